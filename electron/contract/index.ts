@@ -1,0 +1,169 @@
+// The one API contract between the renderer and the main side (Electron IPC or the local web server).
+// Every call has a name, a request schema and a response schema; the receiving side validates both ways.
+// This module imports nothing of ours, so that every layer may depend on it.
+import { z } from 'zod';
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes (Uint8Array)');
+
+export const ErrorInfo = z.object({
+  code: z.string(),
+  message: z.string(),
+});
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+export const Result = <T extends z.ZodType>(value: T) =>
+  z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), value }), z.object({ ok: z.literal(false), error: ErrorInfo })]);
+
+export const CaseStatus = z.enum(['new', 'analyzed', 'in_review', 'signed']);
+export type CaseStatus = z.infer<typeof CaseStatus>;
+
+export const WorklistSortKey = z.enum(['patientName', 'patientId', 'studyDate', 'modality', 'status', 'aiScore', 'importedAt']);
+export type WorklistSortKey = z.infer<typeof WorklistSortKey>;
+
+export const WorklistQuery = z.object({
+  sort: z.object({ key: WorklistSortKey, dir: z.enum(['asc', 'desc']) }).default({ key: 'importedAt', dir: 'desc' }),
+  filter: z
+    .object({
+      text: z.string().max(200).optional(),
+      status: CaseStatus.optional(),
+      modality: z.string().max(16).optional(),
+    })
+    .default({}),
+  offset: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(1000).default(100),
+});
+export type WorklistQuery = z.input<typeof WorklistQuery>;
+
+export const WorklistRow = z.object({
+  caseId: z.number().int(),
+  patientName: z.string(),
+  patientId: z.string(),
+  studyDate: z.string().nullable(),
+  modality: z.string().nullable(),
+  view: z.string().nullable(),
+  description: z.string().nullable(),
+  status: CaseStatus,
+  aiScore: z.number().nullable(),
+  imageCount: z.number().int(),
+  firstImageId: z.number().int().nullable(),
+  importedAt: z.string(),
+});
+export type WorklistRow = z.infer<typeof WorklistRow>;
+
+export const WindowPreset = z.object({ name: z.string(), center: z.number(), width: z.number().positive() });
+export type WindowPreset = z.infer<typeof WindowPreset>;
+
+/** Everything the viewer needs to display an image, except the pixels themselves. */
+export const ImageInfo = z.object({
+  imageId: z.number().int(),
+  caseId: z.number().int(),
+  sopInstanceUid: z.string(),
+  rows: z.number().int().positive(),
+  columns: z.number().int().positive(),
+  bitsStored: z.number().int(),
+  photometric: z.enum(['MONOCHROME1', 'MONOCHROME2']),
+  /** modality value = stored pixel value * rescaleSlope + rescaleIntercept (pixels are sent as unsigned 16-bit). */
+  rescaleSlope: z.number(),
+  rescaleIntercept: z.number(),
+  /** [row spacing, column spacing] in mm, or null when the file does not say. */
+  pixelSpacing: z.tuple([z.number().positive(), z.number().positive()]).nullable(),
+  /** Smallest and largest stored pixel value. */
+  minPixel: z.number(),
+  maxPixel: z.number(),
+  /** Window presets in modality units; the first is the default. */
+  windows: z.array(WindowPreset).min(1),
+  modality: z.string().nullable(),
+  view: z.string().nullable(),
+  sourceName: z.string(),
+  transferSyntax: z.string().nullable(),
+});
+export type ImageInfo = z.infer<typeof ImageInfo>;
+
+export const CaseDetail = z.object({
+  caseId: z.number().int(),
+  studyInstanceUid: z.string(),
+  patientName: z.string(),
+  patientId: z.string(),
+  patientSex: z.string().nullable(),
+  patientBirthDate: z.string().nullable(),
+  studyDate: z.string().nullable(),
+  accessionNumber: z.string().nullable(),
+  description: z.string().nullable(),
+  status: CaseStatus,
+  images: z.array(ImageInfo),
+});
+export type CaseDetail = z.infer<typeof CaseDetail>;
+
+export const ImportOutcome = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('imported'), caseId: z.number().int(), imageId: z.number().int(), sopInstanceUid: z.string() }),
+  z.object({
+    status: z.literal('duplicate'),
+    caseId: z.number().int(),
+    imageId: z.number().int(),
+    reason: z.string(),
+  }),
+]);
+export type ImportOutcome = z.infer<typeof ImportOutcome>;
+
+/** Largest file the workstation accepts (a 43 x 43 cm detector at 0.1 mm, 16 bit, is about 37 MB). */
+export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+
+export const contract = {
+  'app:info': {
+    request: z.object({}),
+    response: z.object({
+      name: z.string(),
+      version: z.string(),
+      schemaVersion: z.number().int(),
+      dataDir: z.string(),
+      transport: z.enum(['ipc', 'http']),
+    }),
+  },
+  'import:file': {
+    request: z.object({ name: z.string().min(1).max(4096), bytes: bytes.refine((b) => b.byteLength <= MAX_IMPORT_BYTES, 'file too large') }),
+    response: ImportOutcome,
+  },
+  'cases:list': {
+    request: WorklistQuery,
+    response: z.object({ total: z.number().int(), rows: z.array(WorklistRow) }),
+  },
+  'cases:get': {
+    request: z.object({ caseId: z.number().int() }),
+    response: CaseDetail,
+  },
+  'images:pixels': {
+    request: z.object({ imageId: z.number().int() }),
+    /** rows * columns unsigned 16-bit little-endian stored values, row-major. */
+    response: z.object({ imageId: z.number().int(), bytes }),
+  },
+} as const;
+
+export type Contract = typeof contract;
+export type CallName = keyof Contract;
+export type CallRequest<N extends CallName> = z.input<Contract[N]['request']>;
+export type CallResponse<N extends CallName> = z.output<Contract[N]['response']>;
+export type CallReply<N extends CallName> = { ok: true; value: CallResponse<N> } | { ok: false; error: ErrorInfo };
+
+/** Events the main side pushes to the renderer. */
+export const events = {
+  'cases:onChanged': z.object({ caseIds: z.array(z.number().int()) }),
+} as const;
+export type Events = typeof events;
+export type EventName = keyof Events;
+export type EventPayload<E extends EventName> = z.infer<Events[E]>;
+
+export const callNames = Object.keys(contract) as CallName[];
+export const eventNames = Object.keys(events) as EventName[];
+
+export function isCallName(name: unknown): name is CallName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(contract, name);
+}
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(events, name);
+}
+
+/** The typed surface the renderer sees, whatever the transport. */
+export interface Api {
+  invoke<N extends CallName>(name: N, request: CallRequest<N>): Promise<CallReply<N>>;
+  on<E extends EventName>(name: E, callback: (payload: EventPayload<E>) => void): () => void;
+}

@@ -1,0 +1,91 @@
+// The contract's handlers, implemented over the core services, and one dispatcher that every transport
+// (Electron IPC, the local web server, tests) uses: validate the request, run, validate the response, and answer
+// `{ ok: true, value } | { ok: false, error }`. Nothing here knows about Electron or HTTP.
+import { EventEmitter } from 'node:events';
+import { contract, isCallName, type CallName, type CallReply, type CallResponse, type EventName, type EventPayload, type Contract } from '../../contract/index';
+import type { z } from 'zod';
+import { AppError, toErrorInfo } from '../errors';
+import { CaseStore } from '../store/index';
+import { importBytes } from '../importing/index';
+
+export const APP_NAME = 'CXR Workstation';
+export const APP_VERSION = '0.1.0';
+
+type Handler<N extends CallName> = (request: z.output<Contract[N]['request']>) => Promise<CallResponse<N>> | CallResponse<N>;
+export type Handlers = { [N in CallName]: Handler<N> };
+
+export interface WorkstationOptions {
+  /** the database file; its blob folder sits beside it */
+  dbPath: string;
+  transport: 'ipc' | 'http';
+}
+
+/** The running core: the store, the contract's handlers and the event channel, shared by every transport. */
+export class Workstation {
+  readonly store: CaseStore;
+  readonly handlers: Handlers;
+  private readonly emitter = new EventEmitter();
+
+  constructor(readonly options: WorkstationOptions) {
+    this.store = CaseStore.open(options.dbPath);
+    this.store.sweepOrphanBlobs();
+    this.emitter.setMaxListeners(100);
+    const store = this.store;
+    this.handlers = {
+      'app:info': () => ({
+        name: APP_NAME,
+        version: APP_VERSION,
+        schemaVersion: store.schemaVersion(),
+        dataDir: store.dataDir,
+        transport: options.transport,
+      }),
+      'import:file': async ({ name, bytes }) => {
+        const outcome = await importBytes(store, bytes, name);
+        if (outcome.status === 'imported') this.emit('cases:onChanged', { caseIds: [outcome.caseId] });
+        return outcome;
+      },
+      'cases:list': (q) => store.findCasesForWorklist(q),
+      'cases:get': ({ caseId }) => store.getCase(caseId),
+      'images:pixels': ({ imageId }) => ({ imageId, bytes: store.readPixels(imageId) }),
+    };
+  }
+
+  emit<E extends EventName>(name: E, payload: EventPayload<E>): void {
+    this.emitter.emit(name, payload);
+  }
+
+  on<E extends EventName>(name: E, listener: (payload: EventPayload<E>) => void): () => void {
+    this.emitter.on(name, listener);
+    return () => this.emitter.off(name, listener);
+  }
+
+  /** Validate and run one call; never throws. */
+  async dispatch(name: unknown, rawRequest: unknown): Promise<CallReply<CallName>> {
+    return dispatch(this.handlers, name, rawRequest);
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
+
+export async function dispatch(handlers: Handlers, name: unknown, rawRequest: unknown): Promise<CallReply<CallName>> {
+  if (!isCallName(name)) return { ok: false, error: { code: 'UNKNOWN_CALL', message: `No such call: ${String(name).slice(0, 80)}` } };
+  const spec = contract[name];
+  const parsed = spec.request.safeParse(rawRequest ?? {});
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`).join('; ');
+    return { ok: false, error: { code: 'BAD_REQUEST', message: `Invalid request for ${name}: ${detail}` } };
+  }
+  try {
+    const handler = handlers[name] as (r: unknown) => unknown;
+    const value = await handler(parsed.data);
+    const checked = spec.response.safeParse(value);
+    if (!checked.success) {
+      throw new AppError('INTERNAL', `The ${name} handler produced an answer outside the contract: ${checked.error.issues[0]?.message}`);
+    }
+    return { ok: true, value: checked.data } as CallReply<CallName>;
+  } catch (e) {
+    return { ok: false, error: toErrorInfo(e) };
+  }
+}

@@ -1,0 +1,55 @@
+// One error type for the core services: a stable code a program can branch on and a message a person can act on.
+
+export type ErrorCode =
+  // input files
+  | 'EMPTY_FILE'
+  | 'FILE_TOO_LARGE'
+  | 'FILE_UNREADABLE'
+  | 'NOT_AN_IMAGE'
+  | 'PNG_CORRUPT'
+  | 'JPEG_CORRUPT'
+  | 'DICOM_CORRUPT'
+  | 'DICOM_TRUNCATED'
+  | 'DICOM_NO_PIXEL_DATA'
+  | 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX'
+  | 'DICOM_UNSUPPORTED_IMAGE'
+  | 'DICOM_DECODE_FAILED'
+  | 'OUT_OF_SCOPE'
+  // store
+  | 'DB_NEWER_THAN_APP'
+  | 'DB_OPEN_FAILED'
+  | 'DISK_FULL'
+  | 'NOT_FOUND'
+  | 'PIXELS_MISSING'
+  // transport and contract
+  | 'BAD_REQUEST'
+  | 'UNKNOWN_CALL'
+  | 'UNAUTHORIZED'
+  | 'CANCELLED'
+  | 'INTERNAL';
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'AppError';
+  }
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
+
+/** Turn anything thrown into the contract's error shape, keeping the code of our own errors. */
+export function toErrorInfo(e: unknown): { code: string; message: string } {
+  if (isAppError(e)) return { code: e.code, message: e.message };
+  const err = e as { code?: string; message?: string };
+  if (err && (err.code === 'ENOSPC' || err.code === 'SQLITE_FULL')) {
+    return { code: 'DISK_FULL', message: 'The disk is full: nothing was saved from this operation. Free some space and try again.' };
+  }
+  return { code: 'INTERNAL', message: err?.message ? String(err.message) : String(e) };
+}

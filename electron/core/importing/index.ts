@@ -1,0 +1,163 @@
+// Import of image files into the case store: size checks, decoding, duplicate detection, and an atomic write
+// per file (blobs first, then one database transaction), so that a bad file or a crash never leaves half a case.
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError, toErrorInfo } from '../errors';
+import { decodeImage } from '../imaging/index';
+import type { DecodedImage } from '../imaging/types';
+import { sha256, type CaseStore, type NewImageRecord } from '../store/index';
+import { MAX_IMPORT_BYTES, type ImportOutcome } from '../../contract/index';
+
+export { MAX_IMPORT_BYTES };
+
+/** A DICOM UID under the 2.25 root (ITU-T X.667) made from 128 bits of a hash, so re-importing is recognised. */
+export function uidFromHash(hexHash: string, salt = ''): string {
+  const h = salt ? sha256(new TextEncoder().encode(`${salt}:${hexHash}`)) : hexHash;
+  return `2.25.${BigInt(`0x${h.slice(0, 32)}`).toString(10)}`;
+}
+
+export function checkSize(byteLength: number, name: string): void {
+  if (byteLength === 0) throw new AppError('EMPTY_FILE', `${name} is empty (0 bytes).`);
+  if (byteLength > MAX_IMPORT_BYTES) {
+    throw new AppError('FILE_TOO_LARGE', `${name} is ${(byteLength / 2 ** 20).toFixed(0)} MB; the limit is ${MAX_IMPORT_BYTES / 2 ** 20} MB.`);
+  }
+}
+
+export function buildRecord(img: DecodedImage, name: string, sourceSha: string, pixelSha: string): NewImageRecord {
+  const d = img.dicom;
+  const sopInstanceUid = d?.sopInstanceUid || uidFromHash(sourceSha, 'sop');
+  const studyInstanceUid = d?.studyInstanceUid || uidFromHash(sourceSha, 'study');
+  const seriesInstanceUid = d?.seriesInstanceUid || uidFromHash(sourceSha, 'series');
+  const base = path.basename(name);
+  return {
+    patient: {
+      patientId: d?.patientId || `ANON-${sourceSha.slice(0, 10).toUpperCase()}`,
+      patientName: d?.patientName ?? '',
+      birthDate: d?.patientBirthDate ?? null,
+      sex: d?.patientSex ?? null,
+    },
+    study: {
+      studyInstanceUid,
+      studyDate: d?.studyDate ?? null,
+      studyTime: d?.studyTime ?? null,
+      accessionNumber: d?.accessionNumber ?? null,
+      description: d?.studyDescription || (d ? null : base),
+    },
+    series: {
+      seriesInstanceUid,
+      modality: d?.modality ?? null,
+      bodyPart: d?.bodyPartExamined ?? null,
+      viewPosition: d?.viewPosition ?? null,
+      seriesNumber: d?.seriesNumber ?? null,
+      description: d?.seriesDescription ?? null,
+    },
+    image: {
+      sopInstanceUid,
+      sopClassUid: d?.sopClassUid ?? null,
+      rows: img.rows,
+      columns: img.columns,
+      bitsStored: img.bitsStored,
+      photometric: img.photometric,
+      rescaleSlope: img.rescaleSlope,
+      rescaleIntercept: img.rescaleIntercept,
+      pixelSpacing: img.pixelSpacing,
+      minPixel: img.minPixel,
+      maxPixel: img.maxPixel,
+      windows: img.windows,
+      pixelSha256: pixelSha,
+      sourceName: base,
+      sourceSha256: sourceSha,
+      sourceFormat: img.format,
+      transferSyntax: img.transferSyntax,
+    },
+  };
+}
+
+function pixelBytes(pixels: Uint16Array): Uint8Array {
+  // Stored little-endian; every platform we ship on (x64, arm64) is little-endian, so the view is the file.
+  return new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+}
+
+/** Import one file's bytes. Resolves with the outcome, or throws an AppError saying why the file was refused. */
+export async function importBytes(store: CaseStore, bytes: Uint8Array, name: string): Promise<ImportOutcome> {
+  checkSize(bytes.byteLength, name);
+  const img = await decodeImage(bytes, name);
+  const sourceSha = sha256(bytes);
+  const pixels = pixelBytes(img.pixels);
+  const pixelSha = sha256(pixels);
+  const rec = buildRecord(img, name, sourceSha, pixelSha);
+  const dup = store.findDuplicate(rec.image.sopInstanceUid, pixelSha);
+  if (dup) return duplicateOutcome(dup, rec);
+  store.putBlob('pixels', pixelSha, pixels);
+  store.putBlob('originals', sourceSha, bytes);
+  try {
+    const { caseId, imageId } = store.insertImage(rec);
+    return { status: 'imported', caseId, imageId, sopInstanceUid: rec.image.sopInstanceUid };
+  } catch (e) {
+    // Another import of the same image may have committed between our check and our insert.
+    const again = store.findDuplicate(rec.image.sopInstanceUid, pixelSha);
+    if (again) return duplicateOutcome(again, rec);
+    throw e;
+  }
+}
+
+function duplicateOutcome(dup: { imageId: number; caseId: number; sourceName: string; by: 'sopInstanceUid' | 'pixels' }, rec: NewImageRecord): ImportOutcome {
+  const reason =
+    dup.by === 'sopInstanceUid'
+      ? `already imported: image ${dup.imageId} (from ${dup.sourceName}) has the same SOP Instance UID ${rec.image.sopInstanceUid}`
+      : `already imported: image ${dup.imageId} (from ${dup.sourceName}) has identical pixel data`;
+  return { status: 'duplicate', caseId: dup.caseId, imageId: dup.imageId, reason };
+}
+
+/** Import a file from disk (the CLI and Electron's file dialog path). */
+export async function importFile(store: CaseStore, file: string): Promise<ImportOutcome> {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    throw new AppError('FILE_UNREADABLE', `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  checkSize(st.size, file);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new AppError('FILE_UNREADABLE', `Cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  return importBytes(store, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+}
+
+/** Files named by `inputs`, with folders walked recursively (sorted, hidden entries skipped, links not followed). */
+export function expandPaths(inputs: string[]): { files: string[]; missing: string[] } {
+  const files: string[] = [];
+  const missing: string[] = [];
+  const walk = (p: string) => {
+    const st = fs.lstatSync(p);
+    if (st.isDirectory()) {
+      for (const name of fs.readdirSync(p).sort()) {
+        if (!name.startsWith('.')) walk(path.join(p, name));
+      }
+    } else if (st.isFile()) files.push(p);
+  };
+  for (const input of inputs) {
+    if (!fs.existsSync(input)) missing.push(input);
+    else walk(input);
+  }
+  return { files, missing };
+}
+
+export type BatchItemResult = { file: string } & ({ ok: true; outcome: ImportOutcome } | { ok: false; error: { code: string; message: string } });
+
+/** Import many paths one file at a time; a failure is reported and the batch goes on. Stops early on `signal`. */
+export async function* importPaths(store: CaseStore, inputs: string[], signal?: AbortSignal): AsyncGenerator<BatchItemResult> {
+  const { files, missing } = expandPaths(inputs);
+  for (const m of missing) yield { file: m, ok: false, error: { code: 'FILE_UNREADABLE', message: `${m} does not exist.` } };
+  for (const file of files) {
+    if (signal?.aborted) return;
+    try {
+      yield { file, ok: true, outcome: await importFile(store, file) };
+    } catch (e) {
+      yield { file, ok: false, error: toErrorInfo(e) };
+    }
+  }
+}

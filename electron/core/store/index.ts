@@ -1,0 +1,466 @@
+// The case store: one SQLite database (WAL, foreign keys, versioned migrations) and, beside it, a
+// content-addressed blob cache for pixel data and original files.
+//
+// Why pixels live in files beside the database rather than in it: a 2k x 2.5k 16-bit image is 10 MB; keeping those
+// out of SQLite keeps the database small (fast worklist queries, quick online backups, small WAL) and lets the
+// viewer stream a file. Blobs are immutable and named by their SHA-256, written to a temporary name, flushed and
+// renamed before the database transaction that refers to them commits. A crash can therefore leave at worst an
+// unreferenced blob (removed by `sweepOrphanBlobs`), never a row pointing to a missing or half-written file.
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../errors';
+import { runMigrations, latestVersion } from './migrate';
+import type { WorklistQuery, WorklistRow, CaseDetail, ImageInfo, CaseStatus, WorklistSortKey } from '../../contract/index';
+
+export { runMigrations, latestVersion } from './migrate';
+
+export const DB_FILE_NAME = 'cxr.sqlite';
+
+/** Each database has its own blob folder beside it (`cases.sqlite` -> `cases.sqlite.blobs/`). */
+export function blobDirFor(dbPath: string): string {
+  return `${dbPath}.blobs`;
+}
+
+export interface NewImageRecord {
+  patient: { patientId: string; patientName: string; birthDate: string | null; sex: string | null };
+  study: { studyInstanceUid: string; studyDate: string | null; studyTime: string | null; accessionNumber: string | null; description: string | null };
+  series: { seriesInstanceUid: string; modality: string | null; bodyPart: string | null; viewPosition: string | null; seriesNumber: number | null; description: string | null };
+  image: {
+    sopInstanceUid: string;
+    sopClassUid: string | null;
+    rows: number;
+    columns: number;
+    bitsStored: number;
+    photometric: 'MONOCHROME1' | 'MONOCHROME2';
+    rescaleSlope: number;
+    rescaleIntercept: number;
+    pixelSpacing: [number, number] | null;
+    minPixel: number;
+    maxPixel: number;
+    windows: { name: string; center: number; width: number }[];
+    pixelSha256: string;
+    sourceName: string;
+    sourceSha256: string;
+    sourceFormat: string;
+    transferSyntax: string | null;
+  };
+}
+
+export type DuplicateMatch = { imageId: number; caseId: number; sourceName: string; by: 'sopInstanceUid' | 'pixels' };
+
+const NULLABLE_SORT_KEYS = new Set<WorklistSortKey>(['studyDate', 'aiScore', 'modality']);
+
+export function worklistOrder(key: WorklistSortKey, direction: 'asc' | 'desc'): string {
+  const col = SORT_COLUMNS[key];
+  if (!NULLABLE_SORT_KEYS.has(key)) return direction === 'asc' ? `${col} ASC, id ASC` : `${col} DESC, id DESC`;
+  return direction === 'asc' ? `${col} IS NULL ASC, ${col} ASC, id ASC` : `${col} IS NOT NULL DESC, ${col} DESC, id DESC`;
+}
+
+const SORT_COLUMNS: Record<WorklistSortKey, string> = {
+  patientName: 'patient_name',
+  patientId: 'patient_id',
+  studyDate: 'study_date',
+  modality: 'modality',
+  status: 'status',
+  aiScore: 'ai_score',
+  importedAt: 'imported_at',
+};
+
+interface StudyRow {
+  id: number;
+  patient_name: string;
+  patient_id: string;
+  study_date: string | null;
+  modality: string | null;
+  view: string | null;
+  description: string | null;
+  status: CaseStatus;
+  ai_score: number | null;
+  image_count: number;
+  first_image_id: number | null;
+  imported_at: string;
+}
+
+interface ImageRow {
+  id: number;
+  sop_instance_uid: string;
+  series_ref: number;
+  rows: number;
+  columns: number;
+  bits_stored: number;
+  photometric: 'MONOCHROME1' | 'MONOCHROME2';
+  rescale_slope: number;
+  rescale_intercept: number;
+  spacing_row: number | null;
+  spacing_col: number | null;
+  min_pixel: number;
+  max_pixel: number;
+  windows_json: string;
+  pixel_sha256: string;
+  source_name: string;
+  transfer_syntax: string | null;
+  modality: string | null;
+  view_position: string | null;
+  study_ref: number;
+}
+
+export class CaseStore {
+  readonly db: Db;
+  readonly dataDir: string;
+  readonly dbPath: string;
+  private readonly blobDir: string;
+
+  private constructor(dbPath: string, db: Db) {
+    this.dbPath = dbPath;
+    this.dataDir = path.dirname(dbPath);
+    this.blobDir = blobDirFor(dbPath);
+    this.db = db;
+  }
+
+  /** Open (creating if needed) the database file `dbPath` and its blob folder, applying pending migrations. */
+  static open(dbPath: string): CaseStore {
+    dbPath = path.resolve(dbPath);
+    try {
+      fs.mkdirSync(path.join(blobDirFor(dbPath), 'tmp'), { recursive: true });
+    } catch (e) {
+      throw new AppError('DB_OPEN_FAILED', `Cannot create the data folder for ${dbPath}: ${(e as Error).message}`, { cause: e });
+    }
+    let db: Db;
+    try {
+      db = new Database(dbPath);
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+    } catch (e) {
+      throw new AppError('DB_OPEN_FAILED', `Cannot open the case database ${dbPath}: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      runMigrations(db);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new CaseStore(dbPath, db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  static latestSchemaVersion(): number {
+    return latestVersion();
+  }
+
+  // ---- blobs -------------------------------------------------------------------------------------------
+
+  blobPath(kind: 'pixels' | 'originals', sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new AppError('INTERNAL', `not a sha256: ${sha256}`);
+    return path.join(this.blobDir, kind, sha256.slice(0, 2), sha256);
+  }
+
+  /** Write an immutable blob atomically (temp file, fsync, rename). Returns its path. Idempotent. */
+  putBlob(kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array): string {
+    const target = this.blobPath(kind, sha256);
+    if (fs.existsSync(target)) return target;
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const tmp = path.join(this.blobDir, 'tmp', `${sha256}.${randomBytes(6).toString('hex')}`);
+    let fd: number | null = null;
+    try {
+      fd = fs.openSync(tmp, 'w');
+      let at = 0;
+      while (at < bytes.byteLength) at += fs.writeSync(fd, bytes, at, bytes.byteLength - at);
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fd = null;
+      fs.renameSync(tmp, target);
+    } catch (e) {
+      if (fd !== null) fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    return target;
+  }
+
+  readBlob(kind: 'pixels' | 'originals', sha256: string): Buffer {
+    const p = this.blobPath(kind, sha256);
+    try {
+      return fs.readFileSync(p);
+    } catch (e) {
+      throw new AppError('PIXELS_MISSING', `The stored ${kind} file for this image is missing (${p}). Restore the data folder from a backup.`, { cause: e });
+    }
+  }
+
+  /** Remove temporary files and blobs that no row refers to (left by a crash between blob write and commit). */
+  sweepOrphanBlobs(): { removed: number } {
+    let removed = 0;
+    const tmpDir = path.join(this.blobDir, 'tmp');
+    for (const f of fs.readdirSync(tmpDir)) {
+      fs.rmSync(path.join(tmpDir, f), { force: true });
+      removed++;
+    }
+    const referenced = {
+      pixels: new Set((this.db.prepare('SELECT pixel_sha256 AS h FROM images').all() as { h: string }[]).map((r) => r.h)),
+      originals: new Set((this.db.prepare('SELECT source_sha256 AS h FROM images').all() as { h: string }[]).map((r) => r.h)),
+    };
+    for (const kind of ['pixels', 'originals'] as const) {
+      const dir = path.join(this.blobDir, kind);
+      if (!fs.existsSync(dir)) continue;
+      for (const sub of fs.readdirSync(dir)) {
+        for (const f of fs.readdirSync(path.join(dir, sub))) {
+          if (!referenced[kind].has(f)) {
+            fs.rmSync(path.join(dir, sub, f), { force: true });
+            removed++;
+          }
+        }
+      }
+    }
+    return { removed };
+  }
+
+  // ---- images and cases ----------------------------------------------------------------------------------
+
+  findDuplicate(sopInstanceUid: string, pixelSha256: string): DuplicateMatch | null {
+    const row = this.db
+      .prepare(
+        `SELECT i.id AS imageId, s.study_ref AS caseId, i.source_name AS sourceName,
+                CASE WHEN i.sop_instance_uid = ? THEN 'sopInstanceUid' ELSE 'pixels' END AS by
+           FROM images i JOIN series s ON s.id = i.series_ref
+          WHERE i.sop_instance_uid = ? OR i.pixel_sha256 = ? LIMIT 1`,
+      )
+      .get(sopInstanceUid, sopInstanceUid, pixelSha256) as DuplicateMatch | undefined;
+    return row ?? null;
+  }
+
+  /** Insert one image with its patient, study and series in a single transaction. */
+  insertImage(rec: NewImageRecord, now: string = new Date().toISOString()): { caseId: number; imageId: number } {
+    const tx = this.db.transaction(() => {
+      const p = rec.patient;
+      this.db
+        .prepare(
+          `INSERT INTO patients (patient_id, patient_name, birth_date, sex) VALUES (?, ?, ?, ?)
+           ON CONFLICT (patient_id, patient_name) DO UPDATE SET
+             birth_date = coalesce(patients.birth_date, excluded.birth_date), sex = coalesce(patients.sex, excluded.sex)`,
+        )
+        .run(p.patientId, p.patientName, p.birthDate, p.sex);
+      const patientRef = (this.db.prepare('SELECT id FROM patients WHERE patient_id = ? AND patient_name = ?').get(p.patientId, p.patientName) as { id: number }).id;
+
+      const st = rec.study;
+      let study = this.db.prepare('SELECT id FROM studies WHERE study_instance_uid = ?').get(st.studyInstanceUid) as { id: number } | undefined;
+      if (!study) {
+        const info = this.db
+          .prepare(
+            `INSERT INTO studies (study_instance_uid, patient_ref, study_date, study_time, accession_number, description,
+                                  imported_at, patient_name, patient_id, modality, view, search_text)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            st.studyInstanceUid,
+            patientRef,
+            st.studyDate,
+            st.studyTime,
+            st.accessionNumber,
+            st.description,
+            now,
+            p.patientName,
+            p.patientId,
+            rec.series.modality,
+            rec.series.viewPosition,
+            `${p.patientName} ${p.patientId} ${st.accessionNumber ?? ''} ${st.description ?? ''}`.toLowerCase(),
+          );
+        study = { id: Number(info.lastInsertRowid) };
+      }
+
+      const se = rec.series;
+      let series = this.db.prepare('SELECT id, study_ref FROM series WHERE series_instance_uid = ?').get(se.seriesInstanceUid) as { id: number; study_ref: number } | undefined;
+      if (series && series.study_ref !== study.id) {
+        throw new AppError('DICOM_CORRUPT', `Series ${se.seriesInstanceUid} already belongs to another study; the file's UIDs are inconsistent.`);
+      }
+      if (!series) {
+        const info = this.db
+          .prepare(
+            `INSERT INTO series (series_instance_uid, study_ref, modality, body_part, view_position, series_number, description)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(se.seriesInstanceUid, study.id, se.modality, se.bodyPart, se.viewPosition, se.seriesNumber, se.description);
+        series = { id: Number(info.lastInsertRowid), study_ref: study.id };
+      }
+
+      const im = rec.image;
+      const info = this.db
+        .prepare(
+          `INSERT INTO images (sop_instance_uid, sop_class_uid, series_ref, rows, columns, bits_stored, photometric,
+             rescale_slope, rescale_intercept, spacing_row, spacing_col, min_pixel, max_pixel, windows_json,
+             pixel_sha256, source_name, source_sha256, source_format, transfer_syntax, imported_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          im.sopInstanceUid,
+          im.sopClassUid,
+          series.id,
+          im.rows,
+          im.columns,
+          im.bitsStored,
+          im.photometric,
+          im.rescaleSlope,
+          im.rescaleIntercept,
+          im.pixelSpacing ? im.pixelSpacing[0] : null,
+          im.pixelSpacing ? im.pixelSpacing[1] : null,
+          im.minPixel,
+          im.maxPixel,
+          JSON.stringify(im.windows),
+          im.pixelSha256,
+          im.sourceName,
+          im.sourceSha256,
+          im.sourceFormat,
+          im.transferSyntax,
+          now,
+        );
+      const imageId = Number(info.lastInsertRowid);
+      this.db
+        .prepare(
+          `UPDATE studies SET image_count = image_count + 1, first_image_id = coalesce(first_image_id, ?),
+                  modality = coalesce(modality, ?), view = coalesce(view, ?) WHERE id = ?`,
+        )
+        .run(imageId, se.modality, se.viewPosition, study.id);
+      return { caseId: study.id, imageId };
+    });
+    return tx.immediate();
+  }
+
+  /** The worklist page: sorted, filtered, paged. Sorting by an indexed column with `id` as the tie-breaker. */
+  findCasesForWorklist(q: Required<Pick<WorklistQuery, 'sort' | 'filter' | 'offset' | 'limit'>>): { total: number; rows: WorklistRow[] } {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const f = q.filter ?? {};
+    if (f.text && f.text.trim()) {
+      where.push(`search_text LIKE ? ESCAPE '\\'`);
+      args.push(`%${f.text.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    if (f.status) {
+      where.push('status = ?');
+      args.push(f.status);
+    }
+    if (f.modality) {
+      where.push('modality = ?');
+      args.push(f.modality);
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    // NULLs (no score yet, no date) go last whichever the direction, as a radiologist expects in a triage list;
+    // each form matches one of the migration's indexes exactly, so no query sorts in a temporary B-tree.
+    const order = worklistOrder(q.sort.key, q.sort.dir);
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM studies ${whereSql}`).get(...args) as { n: number }).n;
+    const rows = this.db
+      .prepare(
+        `SELECT id, patient_name, patient_id, study_date, modality, view, description, status, ai_score, image_count,
+                first_image_id, imported_at
+           FROM studies ${whereSql} ORDER BY ${order} LIMIT ? OFFSET ?`,
+      )
+      .all(...args, q.limit, q.offset) as StudyRow[];
+    return {
+      total,
+      rows: rows.map((r) => ({
+        caseId: r.id,
+        patientName: r.patient_name,
+        patientId: r.patient_id,
+        studyDate: r.study_date,
+        modality: r.modality,
+        view: r.view,
+        description: r.description,
+        status: r.status,
+        aiScore: r.ai_score,
+        imageCount: r.image_count,
+        firstImageId: r.first_image_id,
+        importedAt: r.imported_at,
+      })),
+    };
+  }
+
+  getCase(caseId: number): CaseDetail {
+    const s = this.db
+      .prepare(
+        `SELECT s.id, s.study_instance_uid, s.patient_name, s.patient_id, p.sex, p.birth_date, s.study_date,
+                s.accession_number, s.description, s.status
+           FROM studies s JOIN patients p ON p.id = s.patient_ref WHERE s.id = ?`,
+      )
+      .get(caseId) as
+      | { id: number; study_instance_uid: string; patient_name: string; patient_id: string; sex: string | null; birth_date: string | null; study_date: string | null; accession_number: string | null; description: string | null; status: CaseStatus }
+      | undefined;
+    if (!s) throw new AppError('NOT_FOUND', `Case ${caseId} does not exist.`);
+    const images = (this.db.prepare(`${IMAGE_SELECT} WHERE se.study_ref = ? ORDER BY i.id`).all(caseId) as ImageRow[]).map(toImageInfo);
+    return {
+      caseId: s.id,
+      studyInstanceUid: s.study_instance_uid,
+      patientName: s.patient_name,
+      patientId: s.patient_id,
+      patientSex: s.sex,
+      patientBirthDate: s.birth_date,
+      studyDate: s.study_date,
+      accessionNumber: s.accession_number,
+      description: s.description,
+      status: s.status,
+      images,
+    };
+  }
+
+  getImage(imageId: number): ImageInfo & { pixelSha256: string } {
+    const row = this.db.prepare(`${IMAGE_SELECT} WHERE i.id = ?`).get(imageId) as ImageRow | undefined;
+    if (!row) throw new AppError('NOT_FOUND', `Image ${imageId} does not exist.`);
+    return { ...toImageInfo(row), pixelSha256: row.pixel_sha256 };
+  }
+
+  /** The image's stored values as unsigned 16-bit little-endian bytes. */
+  readPixels(imageId: number): Uint8Array {
+    const img = this.getImage(imageId);
+    const buf = this.readBlob('pixels', img.pixelSha256);
+    if (buf.byteLength !== img.rows * img.columns * 2) {
+      throw new AppError('PIXELS_MISSING', `The stored pixel file for image ${imageId} has the wrong size; restore the data folder from a backup.`);
+    }
+    if (sha256(buf) !== img.pixelSha256) {
+      throw new AppError('PIXELS_MISSING', `The stored pixel file for image ${imageId} is damaged (checksum mismatch); restore the data folder from a backup.`);
+    }
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  countCases(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM studies').get() as { n: number }).n;
+  }
+}
+
+const IMAGE_SELECT = `SELECT i.id, i.sop_instance_uid, i.series_ref, i.rows, i.columns, i.bits_stored, i.photometric,
+    i.rescale_slope, i.rescale_intercept, i.spacing_row, i.spacing_col, i.min_pixel, i.max_pixel, i.windows_json,
+    i.pixel_sha256, i.source_name, i.transfer_syntax, se.modality, se.view_position, se.study_ref
+  FROM images i JOIN series se ON se.id = i.series_ref`;
+
+function toImageInfo(r: ImageRow): ImageInfo {
+  return {
+    imageId: r.id,
+    caseId: r.study_ref,
+    sopInstanceUid: r.sop_instance_uid,
+    rows: r.rows,
+    columns: r.columns,
+    bitsStored: r.bits_stored,
+    photometric: r.photometric,
+    rescaleSlope: r.rescale_slope,
+    rescaleIntercept: r.rescale_intercept,
+    pixelSpacing: r.spacing_row && r.spacing_col ? [r.spacing_row, r.spacing_col] : null,
+    minPixel: r.min_pixel,
+    maxPixel: r.max_pixel,
+    windows: JSON.parse(r.windows_json),
+    modality: r.modality,
+    view: r.view_position,
+    sourceName: r.source_name,
+    transferSyntax: r.transfer_syntax,
+  };
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

@@ -1,0 +1,32 @@
+// Applies pending migrations in one transaction and refuses a database written by a newer version of the app.
+import type { Database } from 'better-sqlite3';
+import { AppError } from '../errors';
+import { migrations as defaultMigrations, type Migration } from './migrations/index';
+
+export function latestVersion(migrations: Migration[] = defaultMigrations): number {
+  return migrations.length ? migrations[migrations.length - 1].version : 0;
+}
+
+export function runMigrations(db: Database, migrations: Migration[] = defaultMigrations): { from: number; to: number } {
+  for (let i = 1; i < migrations.length; i++) {
+    if (migrations[i].version <= migrations[i - 1].version) {
+      throw new Error(`migration versions must grow: ${migrations[i - 1].version} then ${migrations[i].version}`);
+    }
+  }
+  const from = db.pragma('user_version', { simple: true }) as number;
+  const latest = latestVersion(migrations);
+  if (from > latest) {
+    throw new AppError(
+      'DB_NEWER_THAN_APP',
+      `This database was written by a newer version of CXR Workstation (schema ${from}; this app knows up to ${latest}). ` +
+        'Install the newer version to open it; the database was not changed.',
+    );
+  }
+  const pending = migrations.filter((m) => m.version > from);
+  if (pending.length === 0) return { from, to: from };
+  db.transaction(() => {
+    for (const m of pending) m.migrate(db);
+    db.pragma(`user_version = ${latest}`);
+  }).immediate();
+  return { from, to: latest };
+}

@@ -1,0 +1,189 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { CaseStore, blobDirFor, sha256, worklistOrder, type NewImageRecord } from './index';
+import { WorklistSortKey } from '../../contract/index';
+import { runMigrations, latestVersion } from './migrate';
+import { tempDbPath } from '../../testing/index';
+import { AppError } from '../errors';
+
+export function record(i: number, over: Partial<{ study: string; series: string; sop: string; pixelSha: string; name: string; pid: string; date: string }> = {}): NewImageRecord {
+  return {
+    patient: { patientId: over.pid ?? `P${i}`, patientName: over.name ?? `Patient^${String(i).padStart(5, '0')}`, birthDate: null, sex: i % 2 ? 'F' : 'M' },
+    study: { studyInstanceUid: over.study ?? `1.2.3.${i}`, studyDate: over.date ?? `2026${String((i % 12) + 1).padStart(2, '0')}${String((i % 28) + 1).padStart(2, '0')}`, studyTime: null, accessionNumber: `ACC${i}`, description: null },
+    series: { seriesInstanceUid: over.series ?? `1.2.3.${i}.1`, modality: i % 3 ? 'CR' : 'DX', bodyPart: 'CHEST', viewPosition: 'PA', seriesNumber: 1, description: null },
+    image: {
+      sopInstanceUid: over.sop ?? `1.2.3.${i}.1.1`,
+      sopClassUid: null,
+      rows: 2,
+      columns: 2,
+      bitsStored: 12,
+      photometric: 'MONOCHROME2',
+      rescaleSlope: 1,
+      rescaleIntercept: 0,
+      pixelSpacing: [0.2, 0.2],
+      minPixel: 0,
+      maxPixel: 4095,
+      windows: [{ name: 'Default', center: 2048, width: 4096 }],
+      pixelSha256: over.pixelSha ?? sha256(new TextEncoder().encode(`px${i}`)),
+      sourceName: `f${i}.dcm`,
+      sourceSha256: sha256(new TextEncoder().encode(`src${i}`)),
+      sourceFormat: 'dicom',
+      transferSyntax: '1.2.840.10008.1.2.1',
+    },
+  };
+}
+
+test('a new store is migrated to the latest schema with WAL and foreign keys on', () => {
+  const store = CaseStore.open(tempDbPath());
+  assert.equal(store.schemaVersion(), latestVersion());
+  assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(store.db.pragma('foreign_keys', { simple: true }), 1);
+  assert.ok(fs.existsSync(path.join(blobDirFor(store.dbPath), 'tmp')));
+  store.close();
+});
+
+test('reopening applies nothing twice and keeps the rows', () => {
+  const p = tempDbPath();
+  const a = CaseStore.open(p);
+  a.insertImage(record(1));
+  a.close();
+  const b = CaseStore.open(p);
+  assert.equal(b.countCases(), 1);
+  b.close();
+});
+
+test('a database from a newer app is refused with a clear message and left untouched', () => {
+  const p = tempDbPath();
+  const db = new Database(p);
+  db.pragma(`user_version = ${latestVersion() + 5}`);
+  db.exec('CREATE TABLE future (x)');
+  db.close();
+  assert.throws(
+    () => CaseStore.open(p),
+    (e: unknown) => e instanceof AppError && e.code === 'DB_NEWER_THAN_APP' && /newer version/.test(e.message),
+  );
+  const again = new Database(p);
+  assert.equal(again.pragma('user_version', { simple: true }), latestVersion() + 5);
+  again.close();
+});
+
+test('a failing migration rolls back entirely', () => {
+  const db = new Database(':memory:');
+  const bad = [
+    { version: 10, migrate: (d: Database.Database) => d.exec('CREATE TABLE a (x INTEGER) STRICT') },
+    { version: 20, migrate: () => { throw new Error('boom'); } },
+  ];
+  assert.throws(() => runMigrations(db, bad), /boom/);
+  assert.equal(db.pragma('user_version', { simple: true }), 0);
+  assert.equal(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'a'").get().n, 0);
+});
+
+test('migration versions must grow', () => {
+  const db = new Database(':memory:');
+  assert.throws(() => runMigrations(db, [{ version: 20, migrate: () => {} }, { version: 10, migrate: () => {} }]), /must grow/);
+});
+
+test('images of one study share a case; the worklist row counts them', () => {
+  const store = CaseStore.open(tempDbPath());
+  const a = store.insertImage(record(1));
+  const b = store.insertImage(record(2, { study: '1.2.3.1', pid: 'P1', name: 'Patient^00001', series: '1.2.3.1.2' }));
+  assert.equal(a.caseId, b.caseId);
+  const page = store.findCasesForWorklist({ sort: { key: 'importedAt', dir: 'desc' }, filter: {}, offset: 0, limit: 10 });
+  assert.equal(page.total, 1);
+  assert.equal(page.rows[0].imageCount, 2);
+  assert.equal(page.rows[0].firstImageId, a.imageId);
+  const detail = store.getCase(a.caseId);
+  assert.equal(detail.images.length, 2);
+  assert.deepEqual(detail.images[0].pixelSpacing, [0.2, 0.2]);
+  store.close();
+});
+
+test('duplicates are found by SOP Instance UID and by pixel hash', () => {
+  const store = CaseStore.open(tempDbPath());
+  const r = record(1);
+  store.insertImage(r);
+  assert.equal(store.findDuplicate(r.image.sopInstanceUid, 'f'.repeat(64))?.by, 'sopInstanceUid');
+  assert.equal(store.findDuplicate('9.9.9', r.image.pixelSha256)?.by, 'pixels');
+  assert.equal(store.findDuplicate('9.9.9', 'f'.repeat(64)), null);
+  assert.throws(() => store.insertImage(r), /UNIQUE/);
+  assert.equal(store.countCases(), 1);
+  store.close();
+});
+
+test('a failed insert leaves no patient, study or series behind', () => {
+  const store = CaseStore.open(tempDbPath());
+  store.insertImage(record(1));
+  const clash = record(2, { pixelSha: record(1).image.pixelSha256 });
+  assert.throws(() => store.insertImage(clash));
+  for (const t of ['patients', 'studies', 'series', 'images']) {
+    assert.equal((store.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n, 1, t);
+  }
+  store.close();
+});
+
+test('worklist sorts, filters and pages; NULL scores sort last both ways', () => {
+  const store = CaseStore.open(tempDbPath());
+  for (let i = 0; i < 30; i++) store.insertImage(record(i));
+  store.db.prepare('UPDATE studies SET ai_score = id * 3 WHERE id % 2 = 0').run();
+  const q = (key: 'patientName' | 'aiScore' | 'studyDate', dir: 'asc' | 'desc', text?: string, offset = 0, limit = 100) =>
+    store.findCasesForWorklist({ sort: { key, dir }, filter: { text }, offset, limit });
+  const byName = q('patientName', 'asc').rows.map((r) => r.patientName);
+  assert.deepEqual(byName, [...byName].sort());
+  for (const dir of ['asc', 'desc'] as const) {
+    const scores = q('aiScore', dir).rows.map((r) => r.aiScore);
+    const firstNull = scores.indexOf(null);
+    assert.ok(scores.slice(firstNull).every((s) => s === null), 'nulls last');
+    const nonNull = scores.slice(0, firstNull) as number[];
+    assert.deepEqual(nonNull, [...nonNull].sort((a, b) => (dir === 'asc' ? a - b : b - a)));
+  }
+  assert.equal(q('patientName', 'asc', 'patient^0001').total, 10);
+  assert.equal(q('patientName', 'asc', '%').total, 0, 'LIKE wildcards are escaped');
+  const p1 = q('patientName', 'asc', undefined, 0, 7).rows.map((r) => r.caseId);
+  const p2 = q('patientName', 'asc', undefined, 7, 7).rows.map((r) => r.caseId);
+  assert.equal(new Set([...p1, ...p2]).size, 14);
+  assert.equal(store.findCasesForWorklist({ sort: { key: 'importedAt', dir: 'desc' }, filter: { status: 'signed' }, offset: 0, limit: 5 }).total, 0);
+  store.close();
+});
+
+test('every worklist sort order is read from an index, never sorted in a temporary B-tree', () => {
+  const store = CaseStore.open(tempDbPath());
+  for (const key of WorklistSortKey.options) {
+    for (const dir of ['asc', 'desc'] as const) {
+      const sql = `SELECT id FROM studies WHERE search_text LIKE '%a%' ORDER BY ${worklistOrder(key, dir)} LIMIT 100`;
+      const text = (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((p) => p.detail).join(' | ');
+      assert.match(text, /USING INDEX/, `${key} ${dir}: ${text}`);
+      assert.doesNotMatch(text, /TEMP B-TREE/, `${key} ${dir}: ${text}`);
+    }
+  }
+  store.close();
+});
+
+test('blobs are written atomically and orphans are swept', () => {
+  const store = CaseStore.open(tempDbPath());
+  const bytes = new Uint8Array([1, 2, 3, 4]);
+  const h = sha256(bytes);
+  const p = store.putBlob('pixels', h, bytes);
+  assert.deepEqual(new Uint8Array(fs.readFileSync(p)), bytes);
+  fs.writeFileSync(path.join(blobDirFor(store.dbPath), 'tmp', 'half-written'), 'x');
+  assert.equal(store.sweepOrphanBlobs().removed, 2);
+  assert.equal(fs.existsSync(p), false);
+  store.close();
+});
+
+test('damaged or missing pixel files give PIXELS_MISSING, not garbage', () => {
+  const store = CaseStore.open(tempDbPath());
+  const px = new Uint8Array(8).fill(7);
+  const r = record(1, { pixelSha: sha256(px) });
+  store.putBlob('pixels', r.image.pixelSha256, px);
+  const { imageId } = store.insertImage(r);
+  assert.deepEqual(store.readPixels(imageId), px);
+  fs.writeFileSync(store.blobPath('pixels', r.image.pixelSha256), new Uint8Array(8));
+  assert.throws(() => store.readPixels(imageId), (e: unknown) => e instanceof AppError && e.code === 'PIXELS_MISSING');
+  fs.rmSync(store.blobPath('pixels', r.image.pixelSha256));
+  assert.throws(() => store.readPixels(imageId), (e: unknown) => e instanceof AppError && e.code === 'PIXELS_MISSING');
+  assert.throws(() => store.getCase(999), (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND');
+  store.close();
+});
