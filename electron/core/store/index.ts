@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors';
 import { runMigrations, latestVersion } from './migrate';
+import type { DecodedImage } from '../imaging/types';
 import type { WorklistQuery, WorklistRow, CaseDetail, ImageInfo, CaseStatus, WorklistSortKey } from '../../contract/index';
 
 export { runMigrations, latestVersion } from './migrate';
@@ -47,6 +48,22 @@ export interface NewImageRecord {
     sourceFormat: string;
     transferSyntax: string | null;
   };
+}
+
+export interface StoredAnalysisInput {
+  imageId: number;
+  model: { name: string; version: string; sha256: string; ep: string };
+  tbScore: number;
+  label: string;
+  /** the rest of the reading (probabilities, boxes, lungs, zones, timings), kept as written */
+  result: unknown;
+  evidence?: Uint8Array | null;
+}
+
+export interface StoredAnalysis extends Omit<StoredAnalysisInput, 'evidence'> {
+  analysisId: number;
+  evidence: Uint8Array | null;
+  createdAt: string;
 }
 
 export type DuplicateMatch = { imageId: number; caseId: number; sourceName: string; by: 'sopInstanceUid' | 'pixels' };
@@ -438,6 +455,114 @@ export class CaseStore {
       throw new AppError('PIXELS_MISSING', `The stored pixel file for image ${imageId} is damaged (checksum mismatch); restore the data folder from a backup.`);
     }
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** The image as the imaging service decoded it, rebuilt from its row and pixel blob (for analysis). */
+  loadDecodedImage(imageId: number): DecodedImage {
+    const row = this.db
+      .prepare(`SELECT rows, columns, bits_stored, photometric, rescale_slope, rescale_intercept, spacing_row, spacing_col,
+                       min_pixel, max_pixel, windows_json, source_format, transfer_syntax FROM images WHERE id = ?`)
+      .get(imageId) as
+      | { rows: number; columns: number; bits_stored: number; photometric: 'MONOCHROME1' | 'MONOCHROME2'; rescale_slope: number; rescale_intercept: number; spacing_row: number | null; spacing_col: number | null; min_pixel: number; max_pixel: number; windows_json: string; source_format: string; transfer_syntax: string | null }
+      | undefined;
+    if (!row) throw new AppError('NOT_FOUND', `Image ${imageId} does not exist.`);
+    const bytes = this.readPixels(imageId);
+    const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
+    return {
+      format: row.source_format as DecodedImage['format'],
+      rows: row.rows,
+      columns: row.columns,
+      bitsStored: row.bits_stored,
+      pixels: new Uint16Array(aligned.buffer, aligned.byteOffset, row.rows * row.columns),
+      photometric: row.photometric,
+      rescaleSlope: row.rescale_slope,
+      rescaleIntercept: row.rescale_intercept,
+      pixelSpacing: row.spacing_row && row.spacing_col ? [row.spacing_row, row.spacing_col] : null,
+      minPixel: row.min_pixel,
+      maxPixel: row.max_pixel,
+      windows: JSON.parse(row.windows_json),
+      transferSyntax: row.transfer_syntax,
+      dicom: null,
+    };
+  }
+
+  // ---- analyses ------------------------------------------------------------------------------------------
+
+  /** Images that have neither an analysis nor a recorded failure for this model version, oldest first. */
+  imagesAwaitingAnalysis(model: { name: string; version: string }, limit = 1000): number[] {
+    return this.db
+      .prepare(
+        `SELECT i.id FROM images i
+          WHERE NOT EXISTS (SELECT 1 FROM analyses a WHERE a.image_ref = i.id AND a.model_name = ? AND a.model_version = ?)
+            AND NOT EXISTS (SELECT 1 FROM analysis_failures f WHERE f.image_ref = i.id AND f.model_name = ? AND f.model_version = ?)
+          ORDER BY i.id LIMIT ?`,
+      )
+      .pluck()
+      .all(model.name, model.version, model.name, model.version, limit) as number[];
+  }
+
+  /** Store the model's reading of an image and update its case's AI score (the highest of its images). */
+  saveAnalysis(a: StoredAnalysisInput, now: string = new Date().toISOString()): { analysisId: number; caseId: number } {
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          `INSERT INTO analyses (image_ref, model_name, model_version, model_sha256, execution_provider, tb_score, label, result_json, evidence, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(a.imageId, a.model.name, a.model.version, a.model.sha256, a.model.ep, a.tbScore, a.label, JSON.stringify(a.result), a.evidence ?? null, now);
+      this.db.prepare('DELETE FROM analysis_failures WHERE image_ref = ? AND model_name = ? AND model_version = ?').run(a.imageId, a.model.name, a.model.version);
+      const caseId = (this.db.prepare('SELECT se.study_ref FROM images i JOIN series se ON se.id = i.series_ref WHERE i.id = ?').pluck().get(a.imageId)) as number;
+      this.db
+        .prepare(
+          `UPDATE studies SET
+             ai_score = (SELECT max(a.tb_score) FROM analyses a JOIN images i ON i.id = a.image_ref JOIN series se ON se.id = i.series_ref
+                          WHERE se.study_ref = studies.id AND a.model_name = ? AND a.model_version = ?),
+             status = CASE WHEN status = 'new' THEN 'analyzed' ELSE status END
+           WHERE id = ?`,
+        )
+        .run(a.model.name, a.model.version, caseId);
+      return { analysisId: Number(info.lastInsertRowid), caseId };
+    }).immediate();
+  }
+
+  recordAnalysisFailure(imageId: number, model: { name: string; version: string }, error: { code: string; message: string }, now: string = new Date().toISOString()): void {
+    this.db
+      .prepare(
+        `INSERT INTO analysis_failures (image_ref, model_name, model_version, code, message, failed_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (image_ref, model_name, model_version) DO UPDATE SET code = excluded.code, message = excluded.message, failed_at = excluded.failed_at`,
+      )
+      .run(imageId, model.name, model.version, error.code, error.message, now);
+  }
+
+  /** The latest analysis of an image (any model), or null. */
+  getAnalysis(imageId: number): StoredAnalysis | null {
+    const r = this.db
+      .prepare(
+        `SELECT id, image_ref, model_name, model_version, model_sha256, execution_provider, tb_score, label, result_json, evidence, created_at
+           FROM analyses WHERE image_ref = ? ORDER BY id DESC LIMIT 1`,
+      )
+      .get(imageId) as
+      | { id: number; image_ref: number; model_name: string; model_version: string; model_sha256: string; execution_provider: string; tb_score: number; label: string; result_json: string; evidence: Buffer | null; created_at: string }
+      | undefined;
+    if (!r) return null;
+    return {
+      analysisId: r.id,
+      imageId: r.image_ref,
+      model: { name: r.model_name, version: r.model_version, sha256: r.model_sha256, ep: r.execution_provider },
+      tbScore: r.tb_score,
+      label: r.label,
+      result: JSON.parse(r.result_json),
+      evidence: r.evidence ? new Uint8Array(r.evidence) : null,
+      createdAt: r.created_at,
+    };
+  }
+
+  getAnalysisFailure(imageId: number): { code: string; message: string; modelName: string; modelVersion: string } | null {
+    return (
+      (this.db
+        .prepare('SELECT code, message, model_name AS modelName, model_version AS modelVersion FROM analysis_failures WHERE image_ref = ? ORDER BY id DESC LIMIT 1')
+        .get(imageId) as { code: string; message: string; modelName: string; modelVersion: string } | undefined) ?? null
+    );
   }
 
   countCases(): number {

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { CaseStore, blobDirFor, sha256, worklistOrder, type NewImageRecord } from './index';
 import { WorklistSortKey } from '../../contract/index';
 import { runMigrations, latestVersion } from './migrate';
+import { migrations } from './migrations/index';
 import { tempDbPath } from '../../testing/index';
 import { AppError } from '../errors';
 
@@ -216,5 +217,45 @@ test('text filtering gives the same pages as a brute-force filter, for small and
   other.prepare(`INSERT INTO studies (study_instance_uid, patient_ref, imported_at, patient_name, patient_id, search_text) VALUES ('9.9', last_insert_rowid(), 'now', 'LATE^ARRIVAL', 'X', 'late^arrival x')`).run();
   other.close();
   assert.equal(store.findCasesForWorklist({ sort: { key: 'importedAt', dir: 'desc' }, filter: { text: 'arrival' }, offset: 0, limit: 10 }).total, 1);
+  store.close();
+});
+
+test('migration 10 -> 20 keeps the cases and adds the analysis tables', () => {
+  const p = tempDbPath();
+  const db = new Database(p);
+  runMigrations(db, migrations.filter((m) => m.version <= 10));
+  assert.equal(db.pragma('user_version', { simple: true }), 10);
+  db.prepare(`INSERT INTO patients (patient_id, patient_name) VALUES ('P1', 'OLD^CASE')`).run();
+  db.prepare(`INSERT INTO studies (study_instance_uid, patient_ref, imported_at, patient_name, patient_id, search_text) VALUES ('1.2', 1, 'then', 'OLD^CASE', 'P1', 'old^case p1')`).run();
+  db.close();
+  const store = CaseStore.open(p);
+  assert.equal(store.schemaVersion(), 20);
+  assert.equal(store.findCasesForWorklist({ sort: { key: 'patientName', dir: 'asc' }, filter: { text: 'old' }, offset: 0, limit: 5 }).rows[0].patientName, 'OLD^CASE');
+  const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+  assert.ok(tables.includes('analyses') && tables.includes('analysis_failures'));
+  store.close();
+});
+
+test('analyses are stored per image and model version; the case takes its highest score', () => {
+  const store = CaseStore.open(tempDbPath());
+  const a = store.insertImage(record(1));
+  const b = store.insertImage(record(2, { study: '1.2.3.1', pid: 'P1', name: 'Patient^00001', series: '1.2.3.1.2' }));
+  const model = { name: 'm', version: '1', sha256: 'x', ep: 'cpu' };
+  assert.deepEqual(store.imagesAwaitingAnalysis(model), [a.imageId, b.imageId]);
+  store.saveAnalysis({ imageId: a.imageId, model, tbScore: 12.5, label: 'healthy', result: { boxes: [] }, evidence: new Uint8Array([1, 2]) });
+  store.recordAnalysisFailure(b.imageId, model, { code: 'INFERENCE_FAILED', message: 'boom' });
+  assert.deepEqual(store.imagesAwaitingAnalysis(model), []);
+  assert.deepEqual(store.imagesAwaitingAnalysis({ name: 'm', version: '2' }), [a.imageId, b.imageId]);
+  let row = store.findCasesForWorklist({ sort: { key: 'aiScore', dir: 'desc' }, filter: {}, offset: 0, limit: 5 }).rows[0];
+  assert.equal(row.aiScore, 12.5);
+  assert.equal(row.status, 'analyzed');
+  store.saveAnalysis({ imageId: b.imageId, model, tbScore: 80, label: 'tb', result: { boxes: [1] } });
+  row = store.findCasesForWorklist({ sort: { key: 'aiScore', dir: 'desc' }, filter: {}, offset: 0, limit: 5 }).rows[0];
+  assert.equal(row.aiScore, 80);
+  assert.equal(store.getAnalysisFailure(b.imageId), null, 'a later success clears the failure');
+  const got = store.getAnalysis(a.imageId)!;
+  assert.deepEqual(got.result, { boxes: [] });
+  assert.deepEqual([...got.evidence!], [1, 2]);
+  assert.throws(() => store.saveAnalysis({ imageId: a.imageId, model, tbScore: 1, label: 'x', result: {} }), /UNIQUE/, 'the AI original is never overwritten');
   store.close();
 });

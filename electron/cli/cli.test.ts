@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { tempDir, repoRoot, datasetsDir } from '../testing/index';
+
+const cxr = (args: string[]) => {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'cxr.mjs'), ...args], { encoding: 'utf8', cwd: repoRoot, timeout: 120_000 });
+  return { code: r.status, lines: r.stdout.split('\n').filter(Boolean), stderr: r.stderr };
+};
+
+test('cxr import --json prints one line per file and fails the exit code when a file failed', () => {
+  const dir = tempDir();
+  const db = path.join(dir, 'cases.sqlite');
+  fs.writeFileSync(path.join(dir, 'bad.dcm'), 'DICM? no.');
+  const samples = path.join(datasetsDir, 'dicom_samples');
+  const inputs = [path.join(dir, 'bad.dcm')];
+  if (fs.existsSync(samples)) inputs.push(path.join(samples, 'siim_cr_chest_pa_jpegbaseline.dcm'), path.join(samples, 'nema_cr_mono1_10_chest_no_part10_header.dcm'));
+  const r = cxr(['import', ...inputs, '--db', db, '--json']);
+  assert.equal(r.code, 1, r.stderr);
+  const rows = r.lines.map((l) => JSON.parse(l));
+  assert.equal(rows.length, inputs.length);
+  const bad = rows.find((x) => x.file.endsWith('bad.dcm'));
+  assert.equal(bad.status, 'error');
+  assert.equal(bad.error.code, 'NOT_AN_IMAGE');
+  for (const ok of rows.filter((x) => !x.file.endsWith('bad.dcm'))) {
+    assert.equal(ok.status, 'imported');
+    assert.equal(typeof ok.caseId, 'number');
+    assert.equal(typeof ok.imageId, 'number');
+  }
+  const again = cxr(['import', ...inputs.slice(1), '--db', db, '--json']);
+  assert.equal(again.code, 0);
+  assert.ok(again.lines.every((l) => JSON.parse(l).status === 'duplicate'));
+  const cases = cxr(['cases', '--db', db, '--json']);
+  assert.equal(cases.code, 0);
+  assert.equal(cases.lines.length, inputs.length - 1);
+  assert.ok(cases.lines.every((l) => typeof JSON.parse(l).patientId === 'string'));
+});
+
+test('cxr refuses a database from a newer app with a clear message', async () => {
+  const Database = (await import('better-sqlite3')).default;
+  const db = path.join(tempDir(), 'future.sqlite');
+  const d = new Database(db);
+  d.pragma('user_version = 9999');
+  d.close();
+  const r = cxr(['cases', '--db', db, '--json']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /DB_NEWER_THAN_APP/);
+});
+
+test('cxr with no command prints usage and exits 2; unknown commands too', () => {
+  assert.equal(cxr([]).code, 2);
+  const r = cxr(['frobnicate', '--db', path.join(tempDir(), 'x.sqlite')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command/);
+});

@@ -1,0 +1,159 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import { CaseStore, blobDirFor } from '../store/index';
+import { importBytes, importFile, importPaths, expandPaths, uidFromHash } from './index';
+import { AppError } from '../errors';
+import { tempDbPath, tempDir, datasetsDir } from '../../testing/index';
+
+const samples = path.join(datasetsDir, 'dicom_samples');
+
+function pngBytes(w: number, h: number, seed: number): Uint8Array {
+  const png = new PNG({ width: w, height: h, colorType: 0, inputColorType: 0, bitDepth: 8 });
+  for (let i = 0; i < w * h; i++) png.data[i] = (i * seed) % 251;
+  return new Uint8Array(PNG.sync.write(png, { colorType: 0, inputColorType: 0, bitDepth: 8 }));
+}
+
+function counts(store: CaseStore) {
+  const n = (t: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+  return { patients: n('patients'), studies: n('studies'), series: n('series'), images: n('images') };
+}
+
+test('a PNG gets generated UIDs under 2.25, stable for the same file', async () => {
+  const store = CaseStore.open(tempDbPath());
+  const bytes = pngBytes(64, 48, 7);
+  const a = await importBytes(store, bytes, 'chest.png');
+  assert.equal(a.status, 'imported');
+  if (a.status !== 'imported') return;
+  assert.match(a.sopInstanceUid, /^2\.25\.\d{10,39}$/);
+  assert.ok(a.sopInstanceUid.length <= 64);
+  const b = await importBytes(store, bytes, 'copy-of-chest.png');
+  assert.equal(b.status, 'duplicate');
+  const detail = store.getCase(a.caseId);
+  assert.equal(detail.images[0].rows, 48);
+  assert.equal(detail.images[0].columns, 64);
+  assert.equal(detail.description, 'chest.png');
+  assert.equal(store.readPixels(a.imageId).byteLength, 64 * 48 * 2);
+  assert.deepEqual(counts(store), { patients: 1, studies: 1, series: 1, images: 1 });
+  store.close();
+});
+
+test('the same pixels under another name are a duplicate by pixel hash', async () => {
+  const store = CaseStore.open(tempDbPath());
+  const png = pngBytes(32, 32, 3);
+  await importBytes(store, png, 'a.png');
+  // Same pixels, re-encoded with another compression level: a different file, the same image.
+  const decoded = PNG.sync.read(Buffer.from(png));
+  const again = new Uint8Array(PNG.sync.write(decoded, { deflateLevel: 1 }));
+  assert.notDeepEqual(again, png);
+  const r = await importBytes(store, again, 'b.png');
+  assert.equal(r.status, 'duplicate');
+  if (r.status === 'duplicate') assert.match(r.reason, /identical pixel data/);
+  store.close();
+});
+
+test('bad inputs are refused with their code and leave nothing behind', async () => {
+  const store = CaseStore.open(tempDbPath());
+  const cases: [Uint8Array, string, string][] = [
+    [new Uint8Array(0), 'empty.dcm', 'EMPTY_FILE'],
+    [new TextEncoder().encode('patient notes, not an image\n'.repeat(20)), 'notes.txt', 'NOT_AN_IMAGE'],
+    [pngBytes(16, 16, 5).subarray(0, 40), 'cut.png', 'PNG_CORRUPT'],
+  ];
+  if (fs.existsSync(samples)) {
+    const dcm = fs.readFileSync(path.join(samples, 'nema_cr_mono1_10_chest_no_part10_header.dcm'));
+    cases.push([new Uint8Array(dcm.subarray(0, Math.floor(dcm.length / 2))), 'half.dcm', 'DICOM_TRUNCATED']);
+  }
+  for (const [bytes, name, code] of cases) {
+    await assert.rejects(importBytes(store, bytes, name), (e: unknown) => e instanceof AppError && e.code === code && e.message.length > 10, `${name} -> ${code}`);
+  }
+  assert.deepEqual(counts(store), { patients: 0, studies: 0, series: 0, images: 0 });
+  const blobs = fs.readdirSync(path.join(blobDirFor(store.dbPath)));
+  assert.deepEqual(blobs, ['tmp']);
+  store.close();
+});
+
+test('a crash between the blob write and the database commit leaves no half case, and the orphan is swept', async () => {
+  const dbPath = tempDbPath();
+  const store = CaseStore.open(dbPath);
+  const original = store.insertImage.bind(store);
+  store.insertImage = () => {
+    throw Object.assign(new Error('SQLITE_FULL: database or disk is full'), { code: 'SQLITE_FULL' });
+  };
+  await assert.rejects(importBytes(store, pngBytes(20, 20, 9), 'x.png'), /disk is full/);
+  store.insertImage = original;
+  assert.deepEqual(counts(store), { patients: 0, studies: 0, series: 0, images: 0 });
+  store.close();
+  const reopened = CaseStore.open(dbPath);
+  assert.equal(reopened.sweepOrphanBlobs().removed, 2, 'pixels and original left by the failed import');
+  const again = await importBytes(reopened, pngBytes(20, 20, 9), 'x.png');
+  assert.equal(again.status, 'imported');
+  reopened.close();
+});
+
+test('folders are imported recursively; a failure does not stop the batch', async () => {
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'a', 'one.png'), pngBytes(10, 10, 1));
+  fs.writeFileSync(path.join(dir, 'a', 'b', 'two.png'), pngBytes(10, 10, 2));
+  fs.writeFileSync(path.join(dir, 'a', 'readme.txt'), 'hello, this is not an image at all');
+  fs.writeFileSync(path.join(dir, '.hidden.png'), pngBytes(10, 10, 3));
+  assert.deepEqual(expandPaths([dir]).files.map((f) => path.relative(dir, f)), [path.join('a', 'b', 'two.png'), path.join('a', 'one.png'), path.join('a', 'readme.txt')]);
+  const store = CaseStore.open(tempDbPath());
+  const results = [];
+  for await (const r of importPaths(store, [dir, path.join(dir, 'nope.dcm')])) results.push(r);
+  assert.equal(results.length, 4);
+  assert.equal(results.filter((r) => r.ok).length, 2);
+  assert.deepEqual(results.filter((r) => !r.ok).map((r) => (r.ok ? '' : r.error.code)).sort(), ['FILE_UNREADABLE', 'NOT_AN_IMAGE']);
+  store.close();
+});
+
+test('a batch stops at the next file when cancelled', async () => {
+  const dir = tempDir();
+  for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(dir, `${i}.png`), pngBytes(8, 8, i + 1));
+  const store = CaseStore.open(tempDbPath());
+  const ctrl = new AbortController();
+  let n = 0;
+  for await (const _ of importPaths(store, [dir], ctrl.signal)) {
+    n++;
+    if (n === 2) ctrl.abort();
+  }
+  assert.equal(n, 2);
+  assert.equal(store.countCases(), 2);
+  store.close();
+});
+
+test('uidFromHash makes valid, distinct DICOM UIDs', () => {
+  const h = 'ff'.repeat(32);
+  const a = uidFromHash(h, 'sop');
+  const b = uidFromHash(h, 'study');
+  assert.notEqual(a, b);
+  for (const u of [a, b, uidFromHash(h)]) {
+    assert.match(u, /^2\.25\.(0|[1-9]\d*)$/);
+    assert.ok(u.length <= 64);
+  }
+});
+
+test('every shared DICOM sample imports, or is refused with a reason', { skip: !fs.existsSync(samples) && `no samples at ${samples}` }, async () => {
+  const store = CaseStore.open(tempDbPath());
+  const out: Record<string, string> = {};
+  for (const f of fs.readdirSync(samples).filter((x) => x.endsWith('.dcm')).sort()) {
+    try {
+      const r = await importFile(store, path.join(samples, f));
+      out[f] = r.status;
+    } catch (e) {
+      out[f] = (e as AppError).code;
+    }
+  }
+  assert.deepEqual(out, {
+    'highdicom_dx_thorax_lateral_veterinary_OOD.dcm': 'OUT_OF_SCOPE',
+    'nema_cr_mono1_10_chest_no_part10_header.dcm': 'imported',
+    'nema_wg04_rg1_cr_chest_pa_j2k_lossy.dcm': 'imported',
+    'nema_wg04_rg1_cr_chest_pa_jpegls_nearlossless.dcm': 'imported',
+    'siim_cr_chest_pa_jpegbaseline.dcm': 'imported',
+    'siim_cr_chest_pa_jpegbaseline_MONOCHROME1_edited.dcm': 'duplicate',
+  });
+  assert.equal(store.countCases(), 3, 'the two RG1 files are one study');
+  store.close();
+});
