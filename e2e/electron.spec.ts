@@ -27,9 +27,14 @@ test.describe('Electron app', () => {
     try {
       const win = await app.firstWindow();
       await expect(win.getByTestId('worklist')).toBeVisible();
-      const prefs = await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0].webContents.getLastWebPreferences());
-      expect(prefs).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true });
+      // No Node in the page (nodeIntegration off, sandbox on) and the preload's world is isolated from the page's.
       expect(await win.evaluate(() => typeof (window as unknown as { require?: unknown }).require)).toBe('undefined');
+      expect(await win.evaluate(() => typeof (globalThis as unknown as { process?: unknown }).process)).toBe('undefined');
+      expect(await win.evaluate(() => Object.isFrozen((window as unknown as { cxr: object }).cxr))).toBe(true);
+      // Navigation away from the app is refused.
+      await win.evaluate(() => { window.location.href = 'https://example.org/'; });
+      await expect(win.getByTestId('worklist')).toBeVisible();
+      expect(win.url()).toMatch(/^file:/);
       expect(await win.evaluate(() => Object.keys((window as unknown as { cxr: object }).cxr).sort())).toEqual(['invoke', 'on']);
       const info = await win.evaluate(() => (window as unknown as { cxr: { invoke(n: string, r: unknown): Promise<{ ok: boolean; value: { transport: string } }> } }).cxr.invoke('app:info', {}));
       expect(info.ok).toBe(true);

@@ -13,7 +13,7 @@ const cxr = (args: string[]) => {
 test('cxr import --json prints one line per file and fails the exit code when a file failed', () => {
   const dir = tempDir();
   const db = path.join(dir, 'cases.sqlite');
-  fs.writeFileSync(path.join(dir, 'bad.dcm'), 'DICM? no.');
+  fs.writeFileSync(path.join(dir, 'bad.dcm'), 'Radiology department phone list, not an image.\n');
   const samples = path.join(datasetsDir, 'dicom_samples');
   const inputs = [path.join(dir, 'bad.dcm')];
   if (fs.existsSync(samples)) inputs.push(path.join(samples, 'siim_cr_chest_pa_jpegbaseline.dcm'), path.join(samples, 'nema_cr_mono1_10_chest_no_part10_header.dcm'));

@@ -24,7 +24,7 @@ after(async () => {
 });
 
 const call = (name: string, req: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${base}/api/call/${name}`, { method: 'POST', body: encodeWire(req), headers: { Authorization: `Bearer ${server.token}`, ...headers } });
+  fetch(`${base}/api/call/${name}`, { method: 'POST', body: Buffer.from(encodeWire(req)), headers: { Authorization: `Bearer ${server.token}`, ...headers } });
 const reply = async (r: Response) => decodeWire(new Uint8Array(await r.arrayBuffer())) as { ok: boolean; value?: any; error?: { code: string } };
 
 test('listens on 127.0.0.1 only, with a long random token in the URL', () => {
@@ -42,7 +42,7 @@ test('a call with the token runs through the contract', async () => {
 });
 
 test('no token, a wrong token or another origin is refused', async () => {
-  assert.equal((await fetch(`${base}/api/call/app:info`, { method: 'POST', body: encodeWire({}) })).status, 401);
+  assert.equal((await fetch(`${base}/api/call/app:info`, { method: 'POST', body: Buffer.from(encodeWire({})) })).status, 401);
   assert.equal((await call('app:info', {}, { Authorization: 'Bearer nope' })).status, 401);
   assert.equal((await call('app:info', {}, { Origin: 'http://evil.example' })).status, 403);
   assert.equal((await fetch(`${base}/api/events`)).status, 401);
