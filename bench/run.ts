@@ -1,11 +1,13 @@
 // `npm run bench`: prints medians (and p95) for the workstation's speed targets. Benchmarks, not tests.
 import { benchWorklist } from './worklist';
 import { benchImport } from './importing';
+import { benchViewer } from './viewer';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<void>> = {
   import: benchImport,
   worklist: benchWorklist,
+  viewer: benchViewer,
 };
 for (const [name, run] of Object.entries(suites)) {
   if (!only || only === name) await run();

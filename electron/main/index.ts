@@ -2,6 +2,7 @@
 // folder, and forwards the contract's calls and events between the page and the core services.
 import { app, BrowserWindow, ipcMain, dialog, session } from 'electron';
 import path from 'node:path';
+import fs from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Workstation } from '../core/api/index';
 import { eventNames } from '../contract/index';
@@ -17,6 +18,12 @@ app.setName('CXR Workstation');
 app.enableSandbox();
 
 let workstation: Workstation | null = null;
+
+/** better-sqlite3 built for Electron's ABI by scripts/electron-native.mjs (development) or by electron-builder. */
+function electronSqliteBinding(): string | undefined {
+  const candidates = [path.resolve(here, '../../node_modules/.cxr-electron/better_sqlite3.node')];
+  return candidates.find((p) => fs.existsSync(p));
+}
 
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
@@ -37,7 +44,7 @@ app.whenReady().then(() => {
   guardSession(session.defaultSession);
   const dbPath = process.env.CXR_DB ? path.resolve(process.env.CXR_DB) : path.join(app.getPath('userData'), DB_FILE_NAME);
   try {
-    workstation = new Workstation({ dbPath, transport: 'ipc' });
+    workstation = new Workstation({ dbPath, transport: 'ipc', sqliteNativeBinding: electronSqliteBinding() });
   } catch (e) {
     const info = toErrorInfo(e);
     dialog.showErrorBox('CXR Workstation cannot open its case store', `${info.code}: ${info.message}`);

@@ -18,6 +18,8 @@ export interface WorkstationOptions {
   /** the database file; its blob folder sits beside it */
   dbPath: string;
   transport: 'ipc' | 'http';
+  /** better-sqlite3 binary built for this runtime's ABI (Electron), when it is not the default one */
+  sqliteNativeBinding?: string;
 }
 
 /** The running core: the store, the contract's handlers and the event channel, shared by every transport. */
@@ -27,7 +29,7 @@ export class Workstation {
   private readonly emitter = new EventEmitter();
 
   constructor(readonly options: WorkstationOptions) {
-    this.store = CaseStore.open(options.dbPath);
+    this.store = CaseStore.open(options.dbPath, { nativeBinding: options.sqliteNativeBinding });
     this.store.sweepOrphanBlobs();
     this.emitter.setMaxListeners(100);
     const store = this.store;

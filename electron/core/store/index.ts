@@ -140,7 +140,7 @@ export class CaseStore {
   }
 
   /** Open (creating if needed) the database file `dbPath` and its blob folder, applying pending migrations. */
-  static open(dbPath: string): CaseStore {
+  static open(dbPath: string, options: { nativeBinding?: string } = {}): CaseStore {
     dbPath = path.resolve(dbPath);
     try {
       fs.mkdirSync(path.join(blobDirFor(dbPath), 'tmp'), { recursive: true });
@@ -149,7 +149,7 @@ export class CaseStore {
     }
     let db: Db;
     try {
-      db = new Database(dbPath);
+      db = new Database(dbPath, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
       db.pragma('synchronous = NORMAL');

@@ -1,0 +1,61 @@
+// Imaging service: chest X-ray files (DICOM, PNG, JPEG) → one grayscale frame (DecodedImage, see ./types).
+//
+//   decodeImage(bytes, fileName)  sniffs the format from the content (never the extension) and decodes it, or
+//                                 throws an AppError whose code says why not (EMPTY_FILE, NOT_AN_IMAGE,
+//                                 DICOM_TRUNCATED, DICOM_CORRUPT, DICOM_NO_PIXEL_DATA,
+//                                 DICOM_UNSUPPORTED_TRANSFER_SYNTAX, DICOM_UNSUPPORTED_IMAGE, DICOM_DECODE_FAILED,
+//                                 PNG_CORRUPT, JPEG_CORRUPT, FILE_TOO_LARGE, OUT_OF_SCOPE). Messages start with
+//                                 the file's base name. No library exception escapes unwrapped.
+//   configureImaging({ wasmPath }) where the codecs' WebAssembly file is (default: inside node_modules).
+//
+// Window presets (modality units), in order: the file's Window Center/Width values (named by their
+// explanations), its VOI LUT Sequence items (each approximated by a linear window over the LUT's input range,
+// narrowed to where the LUT actually rises; named by LUT Explanation), 'Auto (1st–99th percentile)' computed
+// from the histogram, and 'Full range'. The first is the default, so files without VOI tags default to Auto.
+//
+// Missing SOP Instance / Study / Series Instance UIDs are returned as '' (core/importing generates
+// deterministic 2.25 UIDs from the file's hash). Out-of-scope DICOMs (lateral/oblique views, animals,
+// non-radiograph modalities) are refused with OUT_OF_SCOPE and the tags that show it.
+import path from 'node:path';
+import { AppError } from '../errors';
+import { decodeDicom } from './dicom';
+import { decodePng, decodeJpeg } from './raster';
+import { FORMAT_DESCRIPTIONS, sniffFormat } from './sniff';
+import type { DecodedImage } from './types';
+
+export type { DecodedImage, DicomAttributes, WindowPresetDef } from './types';
+export { sniffFormat, guessRawDicomSyntax, type FileFormat } from './sniff';
+export { configureImaging, loadCodecs, resolveWasmPath, type ImagingConfig } from './codecs';
+export { computeDefaultWindow, computePixelStats, fullRangeWindow, histogramPercentile, type PixelStats } from './pixels';
+export { checkScope, type ScopeEvidence, type ScopeVerdict } from './scope';
+export { TRANSFER_SYNTAXES, transferSyntaxLabel } from './dicom';
+export { MAX_DIMENSION, MAX_RASTER_PIXELS } from './limits';
+
+/** Decode a DICOM, PNG or JPEG file's bytes into one grayscale frame. */
+export async function decodeImage(bytes: Uint8Array, fileName: string): Promise<DecodedImage> {
+  const name = path.basename(fileName || 'file');
+  const format = sniffFormat(bytes);
+  try {
+    switch (format) {
+      case 'empty':
+        throw new AppError('EMPTY_FILE', `${name} is empty (0 bytes).`);
+      case 'dicom':
+      case 'dicom-raw':
+        return await decodeDicom(bytes, name, format);
+      case 'png':
+        return decodePng(bytes, name);
+      case 'jpeg':
+        return decodeJpeg(bytes, name);
+      case 'unknown':
+        throw new AppError('NOT_AN_IMAGE', `${name} is not a DICOM, PNG or JPEG image (its content matches none of them).`);
+      default:
+        throw new AppError('NOT_AN_IMAGE', `${name} is ${FORMAT_DESCRIPTIONS[format]}, not a DICOM, PNG or JPEG image.`);
+    }
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    // Anything a library threw that the format modules did not anticipate: keep the code precise per format.
+    const detail = e instanceof Error ? e.message : String(e);
+    const code = format === 'png' ? 'PNG_CORRUPT' : format === 'jpeg' ? 'JPEG_CORRUPT' : 'DICOM_CORRUPT';
+    throw new AppError(code, `${name}: the file could not be read as ${FORMAT_DESCRIPTIONS[format]} (${detail}).`, { cause: e });
+  }
+}

@@ -1,0 +1,16 @@
+export { getApi, setApi, call, onEvent, ApiError, errorCode, errorMessage, takeToken } from './client';
+export type {
+  Api,
+  CallName,
+  CallRequest,
+  CallResponse,
+  CaseDetail,
+  CaseStatus,
+  ImageInfo,
+  ImportOutcome,
+  WindowPreset,
+  WorklistQuery,
+  WorklistRow,
+  WorklistSortKey,
+} from '../../../electron/contract/index';
+export { MAX_IMPORT_BYTES } from '../../../electron/contract/index';

@@ -1,0 +1,95 @@
+// The application shell: a header with the import bar, the worklist, and the viewer over it when a case is open
+// (the worklist stays mounted, so its scroll position and selection survive a reading). Files and folders dropped
+// anywhere on the window are imported.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { call, errorMessage } from '../api';
+import { ImportBar, ImportResults } from '../importing/ImportBar';
+import { dragHasFiles, fromDrop } from '../importing/collect';
+import { useImport } from '../importing/useImport';
+import { Worklist } from '../worklist/Worklist';
+import { Viewer } from '../viewer/Viewer';
+import { Toasts, useToasts } from './Toasts';
+
+export function App() {
+  const [openCase, setOpenCase] = useState<number | null>(null);
+  const [refreshSignal, setRefreshSignal] = useState(0);
+  const [dragging, setDragging] = useState(false);
+  const [appInfo, setAppInfo] = useState<string>('');
+  const toasts = useToasts();
+  const { state: importState, start, cancel, dismiss } = useImport(() => setRefreshSignal((n) => n + 1));
+  const dragDepth = useRef(0);
+
+  useEffect(() => {
+    call('app:info', {})
+      .then((i) => setAppInfo(`${i.name} ${i.version}`))
+      .catch((e) => toasts.push(`The workstation service did not answer: ${errorMessage(e)}`));
+  }, []); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // Drag and drop of files and folders onto the window.
+  useEffect(() => {
+    const enter = (e: DragEvent) => {
+      if (!dragHasFiles(e.dataTransfer)) return;
+      e.preventDefault();
+      dragDepth.current++;
+      setDragging(true);
+    };
+    const over = (e: DragEvent) => {
+      if (!dragHasFiles(e.dataTransfer)) return;
+      e.preventDefault();
+      if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+    };
+    const leave = (e: DragEvent) => {
+      if (!dragHasFiles(e.dataTransfer)) return;
+      dragDepth.current = Math.max(0, dragDepth.current - 1);
+      if (dragDepth.current === 0) setDragging(false);
+    };
+    const drop = (e: DragEvent) => {
+      e.preventDefault(); // never let the browser navigate to a dropped file
+      dragDepth.current = 0;
+      setDragging(false);
+      if (!e.dataTransfer) return;
+      fromDrop(e.dataTransfer)
+        .then(({ files, errors }) => {
+          for (const err of errors) toasts.push(`Could not read ${err}`);
+          if (files.length === 0 && errors.length === 0) toasts.push('Nothing to import in what was dropped.');
+          start(files);
+        })
+        .catch((err) => toasts.push(`The dropped items could not be read: ${errorMessage(err)}`));
+    };
+    window.addEventListener('dragenter', enter);
+    window.addEventListener('dragover', over);
+    window.addEventListener('dragleave', leave);
+    window.addEventListener('drop', drop);
+    return () => {
+      window.removeEventListener('dragenter', enter);
+      window.removeEventListener('dragover', over);
+      window.removeEventListener('dragleave', leave);
+      window.removeEventListener('drop', drop);
+    };
+  }, [start, toasts]);
+
+  const back = useCallback(() => setOpenCase(null), []);
+  const open = useCallback((caseId: number) => setOpenCase(caseId), []);
+
+  return (
+    <div className="app">
+      <header className="app-header">
+        <div className="brand" title={appInfo}>
+          CXR Workstation
+        </div>
+        <ImportBar state={importState} onFiles={start} onCancel={cancel} />
+      </header>
+      <main className="app-main">
+        <ImportResults state={importState} onDismiss={dismiss} onOpenCase={open} />
+        <Worklist onOpen={open} refreshSignal={refreshSignal} active={openCase === null} />
+        {openCase !== null && <Viewer key={openCase} caseId={openCase} onBack={back} active />}
+      </main>
+      {dragging && (
+        <div className="drop-overlay" data-testid="drop-overlay">
+          <div className="drop-box">Drop files or folders to import</div>
+        </div>
+      )}
+      <Toasts toasts={toasts} />
+    </div>
+  );
+}

@@ -1,0 +1,33 @@
+// The Konva stage of the viewer: a background and the image, in one non-listening layer. The nodes are handed to the
+// viewer's engine, which sets their attributes and draws the layer itself once per animation frame; React only
+// creates them. Later layers (annotations, AI heatmaps) go on top as further <Layer>s.
+import { useEffect, useRef } from 'react';
+import { Image as KImage, Layer, Rect, Stage } from 'react-konva';
+import type Konva from 'konva';
+
+export interface StageNodes {
+  layer: Konva.Layer;
+  image: Konva.Image;
+  background: Konva.Rect;
+}
+
+export function ImageStage(props: { width: number; height: number; onNodes: (nodes: StageNodes | null) => void }) {
+  const { width, height, onNodes } = props;
+  const layer = useRef<Konva.Layer>(null);
+  const image = useRef<Konva.Image>(null);
+  const background = useRef<Konva.Rect>(null);
+
+  useEffect(() => {
+    if (layer.current && image.current && background.current) onNodes({ layer: layer.current, image: image.current, background: background.current });
+    return () => onNodes(null);
+  }, [onNodes]);
+
+  return (
+    <Stage width={Math.max(1, width)} height={Math.max(1, height)} listening={false}>
+      <Layer ref={layer} listening={false}>
+        <Rect ref={background} x={0} y={0} width={width} height={height} fill="#000" listening={false} perfectDrawEnabled={false} />
+        <KImage ref={image} image={undefined} listening={false} perfectDrawEnabled={false} />
+      </Layer>
+    </Stage>
+  );
+}

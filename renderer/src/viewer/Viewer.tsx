@@ -1,0 +1,419 @@
+// The image viewer: loads a case and its pixels, paints them through the LUT engine on a Konva stage, and turns
+// mouse, wheel and keyboard input into window/level, zoom and pan. Every settled repaint dispatches
+// `cxr:rendered` on window with { imageId, center, width, invert, zoom } (and lutMs), so tests can wait on it.
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
+import { call, errorMessage, type CaseDetail, type ImageInfo } from '../api';
+import { ImageStage, type StageNodes } from '../canvas/ImageStage';
+import { formatDate, formatPersonName } from '../app/format';
+import { ViewerEngine, type RenderedDetail, type ViewState } from './engine';
+import { toUint16 } from './lut';
+
+const MemoStage = memo(ImageStage);
+
+function emitRendered(detail: RenderedDetail): void {
+  window.dispatchEvent(new CustomEvent('cxr:rendered', { detail }));
+}
+
+interface Drag {
+  mode: 'wl' | 'pan';
+  pointerId: number;
+  startX: number;
+  startY: number;
+  lastX: number;
+  lastY: number;
+  c0: number;
+  w0: number;
+  moved: boolean;
+}
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  if (!el || !el.tagName) return false;
+  return el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName);
+}
+
+const fmt = (n: number) => String(Math.round(n));
+
+export function Viewer(props: { caseId: number; onBack: () => void; active: boolean }) {
+  const { caseId, onBack, active } = props;
+  const [detail, setDetail] = useState<CaseDetail | null>(null);
+  const [imageIndex, setImageIndex] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState<string | null>('Loading case…');
+  const [engine, setEngine] = useState<ViewerEngine | null>(null);
+  const [view, setView] = useState<ViewState | null>(null);
+  const [size, setSize] = useState({ w: 0, h: 0 });
+  const [spaceHeld, setSpaceHeld] = useState(false);
+  const [reloadKey, setReloadKey] = useState(0);
+  const nodes = useRef<StageNodes | null>(null);
+  const engineRef = useRef<ViewerEngine | null>(null);
+  const wrap = useRef<HTMLDivElement>(null);
+  const root = useRef<HTMLDivElement>(null);
+  const drag = useRef<Drag | null>(null);
+  const sizeRef = useRef({ w: 0, h: 0 });
+
+  // The case.
+  useEffect(() => {
+    let live = true;
+    setDetail(null);
+    setError(null);
+    setImageIndex(0);
+    setLoading('Loading case…');
+    call('cases:get', { caseId })
+      .then((d) => {
+        if (!live) return;
+        if (d.images.length === 0) {
+          setLoading(null);
+          setError('This case has no images.');
+        }
+        setDetail(d);
+      })
+      .catch((e) => {
+        if (!live) return;
+        setLoading(null);
+        setError(`The case could not be opened: ${errorMessage(e)}`);
+      });
+    return () => {
+      live = false;
+    };
+  }, [caseId, reloadKey]);
+
+  const info: ImageInfo | null = detail?.images[imageIndex] ?? null;
+
+  // The pixels of the shown image, and an engine for them.
+  useEffect(() => {
+    if (!info) return;
+    let live = true;
+    let created: ViewerEngine | null = null;
+    setLoading(`Loading image (${info.columns} × ${info.rows})…`);
+    call('images:pixels', { imageId: info.imageId })
+      .then((res) => {
+        if (!live) return;
+        const px = toUint16(res.bytes, info.rows * info.columns);
+        created = new ViewerEngine(info, px, emitRendered, setView);
+        engineRef.current = created;
+        created.attach(nodes.current);
+        created.resize(sizeRef.current.w, sizeRef.current.h);
+        setEngine(created);
+        setLoading(null);
+      })
+      .catch((e) => {
+        if (!live) return;
+        setLoading(null);
+        setError(`The image could not be loaded: ${errorMessage(e)}`);
+      });
+    return () => {
+      live = false;
+      created?.dispose();
+      if (engineRef.current === created) engineRef.current = null;
+      setEngine(null);
+      setView(null);
+    };
+  }, [info]);
+
+  const onNodes = useCallback((n: StageNodes | null) => {
+    nodes.current = n;
+    engineRef.current?.attach(n);
+  }, []);
+
+  // The stage follows the size of its box.
+  useEffect(() => {
+    const el = wrap.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => {
+      const w = Math.floor(el.clientWidth);
+      const h = Math.floor(el.clientHeight);
+      sizeRef.current = { w, h };
+      setSize((s) => (s.w === w && s.h === h ? s : { w, h }));
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  // Resize the engine after React has resized the Konva stage.
+  useEffect(() => {
+    engineRef.current?.resize(size.w, size.h);
+  }, [size, engine]);
+
+  // Wheel zoom anywhere over the viewer (toolbar included), around the cursor when it is over the image area.
+  useEffect(() => {
+    const el = root.current;
+    if (!el) return;
+    const onWheel = (e: WheelEvent) => {
+      const eng = engineRef.current;
+      if (!eng || !wrap.current) return;
+      e.preventDefault();
+      const r = wrap.current.getBoundingClientRect();
+      let x = e.clientX - r.left;
+      let y = e.clientY - r.top;
+      if (x < 0 || y < 0 || x > r.width || y > r.height) {
+        x = r.width / 2;
+        y = r.height / 2;
+      }
+      const px = e.deltaMode === 1 ? e.deltaY * 33 : e.deltaMode === 2 ? e.deltaY * r.height : e.deltaY;
+      const factor = Math.pow(2, -Math.max(-1200, Math.min(1200, px)) / 300);
+      eng.zoomBy(factor, x, y);
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, []);
+
+  const applyPreset = useCallback((value: string) => {
+    const eng = engineRef.current;
+    if (!eng) return;
+    if (value === 'full') {
+      const { lo, hi } = eng.modalityRange();
+      eng.setWindow((lo + hi) / 2 + 0.5, Math.max(1, hi - lo + 1));
+    } else {
+      const p = eng.info.windows[Number(value)];
+      if (p) eng.setWindow(p.center, p.width);
+    }
+  }, []);
+
+  // Keyboard: i invert, f fit, 1 one-to-one, r reset, space (held) pan, Escape back to the worklist.
+  useEffect(() => {
+    if (!active) return;
+    const down = (e: KeyboardEvent) => {
+      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+      const eng = engineRef.current;
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        onBack();
+        return;
+      }
+      if (e.key === ' ') {
+        e.preventDefault();
+        setSpaceHeld(true);
+        return;
+      }
+      if (!eng || e.repeat) return;
+      const k = e.key.toLowerCase();
+      if (k === 'i') eng.toggleInvert();
+      else if (k === 'f') eng.fit();
+      else if (k === '1') eng.oneToOne();
+      else if (k === 'r') eng.reset();
+      else return;
+      e.preventDefault();
+    };
+    const up = (e: KeyboardEvent) => {
+      if (e.key === ' ') {
+        if (!isTyping(e.target)) e.preventDefault();
+        setSpaceHeld(false);
+      }
+    };
+    const blur = () => setSpaceHeld(false);
+    window.addEventListener('keydown', down);
+    window.addEventListener('keyup', up);
+    window.addEventListener('blur', blur);
+    return () => {
+      window.removeEventListener('keydown', down);
+      window.removeEventListener('keyup', up);
+      window.removeEventListener('blur', blur);
+    };
+  }, [active, onBack]);
+
+  // Mouse: left-drag window/level (or pan with the Pan tool or space held), right- or middle-drag pan.
+  const onPointerDown = (e: React.PointerEvent<HTMLDivElement>) => {
+    const eng = engineRef.current;
+    if (!eng || drag.current) return;
+    const pan = e.button === 1 || e.button === 2 || (e.button === 0 && (spaceHeld || eng.panTool));
+    if (!pan && e.button !== 0) return;
+    e.preventDefault();
+    e.currentTarget.setPointerCapture(e.pointerId);
+    e.currentTarget.focus({ preventScroll: true });
+    drag.current = {
+      mode: pan ? 'pan' : 'wl',
+      pointerId: e.pointerId,
+      startX: e.clientX,
+      startY: e.clientY,
+      lastX: e.clientX,
+      lastY: e.clientY,
+      c0: eng.center,
+      w0: eng.width,
+      moved: false,
+    };
+  };
+  const onPointerMove = (e: React.PointerEvent<HTMLDivElement>) => {
+    const d = drag.current;
+    const eng = engineRef.current;
+    if (!d || !eng || e.pointerId !== d.pointerId) return;
+    const dx = e.clientX - d.startX;
+    const dy = e.clientY - d.startY;
+    if (!d.moved) {
+      if (Math.abs(dx) + Math.abs(dy) < 1) return;
+      d.moved = true;
+      eng.beginGesture();
+    }
+    if (d.mode === 'wl') {
+      // Sensitivity follows the image's value range: about 600 screen pixels of drag span the whole range.
+      const { lo, hi } = eng.modalityRange();
+      const sens = Math.max(hi - lo, 1) / 600;
+      eng.setWindow(d.c0 + dy * sens, Math.max(1, d.w0 + dx * sens));
+    } else {
+      eng.panBy(e.clientX - d.lastX, e.clientY - d.lastY);
+    }
+    d.lastX = e.clientX;
+    d.lastY = e.clientY;
+  };
+  const endDrag = (e: React.PointerEvent<HTMLDivElement>) => {
+    const d = drag.current;
+    if (!d || e.pointerId !== d.pointerId) return;
+    drag.current = null;
+    if (e.currentTarget.hasPointerCapture(e.pointerId)) e.currentTarget.releasePointerCapture(e.pointerId);
+    if (d.moved) engineRef.current?.endGesture();
+  };
+
+  const presetValue = (() => {
+    if (!info || !view) return 'custom';
+    const i = info.windows.findIndex((w) => Math.abs(w.center - view.center) < 0.5 && Math.abs(w.width - view.width) < 0.5);
+    return i >= 0 ? String(i) : 'custom';
+  })();
+
+  const ps = info?.pixelSpacing;
+  const cursor = drag.current?.mode === 'pan' || spaceHeld || view?.panTool ? 'grab' : 'crosshair';
+
+  return (
+    <section className="viewer" data-testid="viewer" ref={root} aria-label="Image viewer" hidden={!active}>
+      <div className="viewer-toolbar" role="toolbar" aria-label="Viewer tools">
+        <button type="button" className="btn" data-testid="viewer-back" onClick={onBack} title="Back to the worklist (Esc)">
+          ← Back to worklist
+        </button>
+        <span className="viewer-title" title={detail?.patientName}>
+          {detail ? `${formatPersonName(detail.patientName)} · ${detail.patientId || '—'}` : ''}
+        </span>
+        {detail && detail.images.length > 1 && (
+          <span className="image-picker" aria-label="Images">
+            {detail.images.map((im, i) => (
+              <button
+                key={im.imageId}
+                type="button"
+                className={`btn btn-small ${i === imageIndex ? 'active' : ''}`}
+                aria-pressed={i === imageIndex}
+                data-testid="viewer-image"
+                onClick={() => setImageIndex(i)}
+                title={im.sourceName}
+              >
+                {i + 1}
+                {im.view ? ` ${im.view}` : ''}
+              </button>
+            ))}
+          </span>
+        )}
+        <span className="toolbar-spacer" />
+        <label className="field">
+          <span>Window</span>
+          <select className="input" data-testid="wl-preset" value={presetValue} disabled={!engine} onChange={(e) => applyPreset(e.target.value)}>
+            {info?.windows.map((w, i) => (
+              <option key={i} value={String(i)}>
+                {w.name || `Preset ${i + 1}`} (W {fmt(w.width)} / L {fmt(w.center)})
+              </option>
+            ))}
+            <option value="full">Full range</option>
+            <option value="custom" disabled>
+              Custom
+            </option>
+          </select>
+        </label>
+        <button
+          type="button"
+          className={`btn ${view?.panTool ? 'active' : ''}`}
+          data-testid="tool-pan"
+          aria-pressed={!!view?.panTool}
+          disabled={!engine}
+          onClick={() => engine?.setPanTool(!engine.panTool)}
+          title="Pan with the left button (or hold Space, or drag with the right or middle button)"
+        >
+          Pan
+        </button>
+        <button type="button" className="btn" data-testid="tool-fit" disabled={!engine} onClick={() => engine?.fit()} title="Fit to window (F)">
+          Fit
+        </button>
+        <button type="button" className="btn" data-testid="tool-one-to-one" disabled={!engine} onClick={() => engine?.oneToOne()} title="One image pixel per screen pixel (1)">
+          1:1
+        </button>
+        <button
+          type="button"
+          className={`btn ${view?.invert ? 'active' : ''}`}
+          data-testid="tool-invert"
+          aria-pressed={!!view?.invert}
+          disabled={!engine}
+          onClick={() => engine?.toggleInvert()}
+          title="Invert grey levels (I)"
+        >
+          Invert
+        </button>
+        <button type="button" className="btn" data-testid="tool-reset" disabled={!engine} onClick={() => engine?.reset()} title="Reset window, zoom and invert (R)">
+          Reset
+        </button>
+      </div>
+      <div className="viewer-body">
+        <div
+          className="viewer-canvas"
+          data-testid="viewer-canvas"
+          ref={wrap}
+          tabIndex={-1}
+          style={{ cursor }}
+          onPointerDown={onPointerDown}
+          onPointerMove={onPointerMove}
+          onPointerUp={endDrag}
+          onPointerCancel={endDrag}
+          onLostPointerCapture={endDrag}
+          onContextMenu={(e) => e.preventDefault()}
+          onMouseDown={(e) => {
+            if (e.button === 1) e.preventDefault(); // no autoscroll
+          }}
+          onAuxClick={(e) => e.preventDefault()}
+        >
+          <MemoStage width={size.w} height={size.h} onNodes={onNodes} />
+        </div>
+        {detail && info && view && (
+          <div className="viewer-overlay" aria-hidden={false}>
+            <div className="ov ov-tl">
+              <div className="ov-strong" data-testid="overlay-patient">
+                {formatPersonName(detail.patientName)}
+              </div>
+              <div>ID {detail.patientId || '—'}</div>
+              <div>
+                {formatDate(detail.studyDate)}
+                {detail.patientSex ? ` · ${detail.patientSex}` : ''}
+              </div>
+            </div>
+            <div className="ov ov-tr">
+              <div>{[info.modality, info.view].filter(Boolean).join(' · ') || '—'}</div>
+              <div data-testid="image-size">
+                {info.columns} × {info.rows}
+              </div>
+              {ps && <div>{`${ps[0].toFixed(3)} × ${ps[1].toFixed(3)} mm`}</div>}
+              {info.photometric === 'MONOCHROME1' && <div>MONOCHROME1</div>}
+            </div>
+            <div className="ov ov-bl">
+              <div data-testid="wl-readout">
+                W: {fmt(view.width)} L: {fmt(view.center)}
+              </div>
+              <div>
+                Zoom <span data-testid="zoom-readout">{Math.round(view.zoom * 100)}%</span>
+                {view.fitted ? ' (fit)' : ''}
+                {view.invert ? ' · inverted' : ''}
+              </div>
+            </div>
+          </div>
+        )}
+        {loading && !error && (
+          <div className="viewer-status" role="status">
+            <span className="spinner" /> {loading}
+          </div>
+        )}
+        {error && (
+          <div className="viewer-status inline-error" role="alert" data-testid="viewer-error">
+            {error}
+            <button type="button" className="btn btn-small" onClick={() => setReloadKey((k) => k + 1)}>
+              Retry
+            </button>
+            <button type="button" className="btn btn-small" onClick={onBack}>
+              Back to worklist
+            </button>
+          </div>
+        )}
+      </div>
+    </section>
+  );
+}
