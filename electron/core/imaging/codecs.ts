@@ -3,8 +3,15 @@
 // on the first compressed image; its .wasm file is found next to the package's main script (resolved through
 // node's module resolution, so it also works from a bundle that keeps packages external, as our esbuild build
 // does) unless `configureImaging({ wasmPath })` names it explicitly (e.g. app.asar.unpacked in a packaged app).
+//
+// Decoding runs in a worker thread (one, started on first use, kept while the process lives, unref'd when idle):
+// a malformed codestream can make a codec loop for minutes (seen with OpenJPH on fuzzed HTJ2K), and WebAssembly
+// cannot be interrupted, so a decode that passes the time limit terminates the worker and fails with
+// DICOM_DECODE_FAILED; the next decode starts a new worker. It also keeps the Electron main thread responsive.
+// The worker's code is an inline CommonJS string (no extra file for the bundler to know about).
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type * as DcmjsCodecs from 'dcmjs-codecs';
 
@@ -13,7 +20,11 @@ const require = createRequire(import.meta.url);
 export interface ImagingConfig {
   /** absolute path of dcmjs-native-codecs.wasm; default: found inside node_modules/dcmjs-codecs/build */
   wasmPath?: string;
+  /** longest a single compressed frame may take to decode before it is abandoned (default 30 s) */
+  decodeTimeoutMs?: number;
 }
+
+let decodeTimeoutMs = 30_000;
 
 let configuredWasmPath: string | undefined;
 let codecsModule: typeof DcmjsCodecs | undefined;
@@ -21,10 +32,12 @@ let initPromise: Promise<typeof DcmjsCodecs> | undefined;
 
 /** Set where the codecs' WebAssembly file is. Call before the first decode; a later call applies to the next load. */
 export function configureImaging(config: ImagingConfig): void {
+  if (config.decodeTimeoutMs !== undefined && config.decodeTimeoutMs > 0) decodeTimeoutMs = config.decodeTimeoutMs;
   if (config.wasmPath !== undefined && config.wasmPath !== configuredWasmPath) {
     configuredWasmPath = config.wasmPath;
     // Not yet loaded (or failed): the next use loads from the new path. Already loaded: keep the working module.
     if (!codecsModule) initPromise = undefined;
+    stopWorker(); // the worker loads the wasm from the path it was started with
   }
 }
 
@@ -35,7 +48,10 @@ export function resolveWasmPath(): string {
   return path.join(path.dirname(main), 'dcmjs-native-codecs.wasm');
 }
 
-/** Load and initialise the native codecs once; later calls share the same promise. */
+/**
+ * The codecs in this thread (for encoding in tests and tools; decoding uses the worker). Loaded once; later calls
+ * share the same promise.
+ */
 export function loadCodecs(): Promise<typeof DcmjsCodecs> {
   if (!initPromise) {
     initPromise = (async () => {
@@ -74,64 +90,143 @@ export interface FrameSpec {
   photometric: string;
 }
 
-/**
- * Decode one compressed frame to interleaved little-endian samples (1 byte per sample for 8-bit data, 2 for
- * 9-16 bit). Throws whatever the codec throws; the caller wraps it.
- */
-export async function decodeFrame(kind: CodecKind, encoded: Uint8Array, spec: FrameSpec): Promise<Uint8Array> {
-  let mod = await loadCodecs();
-  // A failed decode elsewhere may have released the instance since our load resolved: load a fresh one.
-  while (!mod.NativeCodecs.isInitialized()) mod = await loadCodecs();
-  const { NativeCodecs, Context } = mod;
-  const ctx = new Context({
-    width: spec.columns,
-    height: spec.rows,
-    bitsAllocated: spec.bitsAllocated,
-    bitsStored: spec.bitsStored,
-    samplesPerPixel: 1,
-    pixelRepresentation: spec.pixelRepresentation,
-    planarConfiguration: 0,
-    photometricInterpretation: spec.photometric,
-    encodedBuffer: encoded,
-  });
-  let out: DcmjsCodecs.Context;
+const DECODERS: Record<CodecKind, string> = {
+  jpeg: 'decodeJpeg',
+  jpegls: 'decodeJpegLs',
+  jpeg2000: 'decodeJpeg2000',
+  htj2k: 'decodeHtJpeg2000',
+  rle: 'decodeRle',
+};
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const codecs = require(workerData.modulePath);
+try { codecs.log.setLevel('silent'); } catch {}
+const { NativeCodecs, Context } = codecs;
+let ready = null;
+const init = () => (ready = NativeCodecs.initializeAsync({ webAssemblyModulePathOrUrl: workerData.wasmPath }));
+init();
+parentPort.on('message', async (m) => {
   try {
-    switch (kind) {
-      case 'jpeg':
-        out = NativeCodecs.decodeJpeg(ctx, { convertColorspaceToRgb: false });
-        break;
-      case 'jpegls':
-        out = NativeCodecs.decodeJpegLs(ctx);
-        break;
-      case 'jpeg2000':
-        out = NativeCodecs.decodeJpeg2000(ctx);
-        break;
-      case 'htj2k':
-        out = NativeCodecs.decodeHtJpeg2000(ctx);
-        break;
-      case 'rle':
-        out = NativeCodecs.decodeRle(ctx);
-        break;
-    }
+    await ready;
+    const ctx = new Context(Object.assign({}, m.spec, { encodedBuffer: m.encoded }));
+    const params = m.fn === 'decodeJpeg' ? { convertColorspaceToRgb: false } : {};
+    const out = NativeCodecs[m.fn](ctx, params).getDecodedBuffer();
+    if (!out) throw new Error('the codec returned no pixels');
+    const copy = out.slice();
+    parentPort.postMessage({ id: m.id, decoded: copy }, [copy.buffer]);
   } catch (e) {
-    // The codecs report errors by throwing through the WebAssembly stack, which leaves its stack pointer and
-    // heap as they were at the throw: after a few thousand failures the instance corrupts memory. Throw the
-    // instance away after any failure; the next decode starts a fresh one (about 40 ms).
-    resetCodecs();
-    throw e;
+    parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) });
+    // A codec error unwinds through the WebAssembly stack and leaves its stack pointer and heap behind:
+    // after a few thousand failures the instance corrupts memory. Start a clean instance after any failure.
+    try { NativeCodecs.release(); } catch {}
+    init();
   }
-  const decoded = out.getDecodedBuffer();
-  if (!decoded) throw new Error('the codec returned no pixels');
-  return decoded;
+});
+`;
+
+interface Pending {
+  resolve: (b: Uint8Array) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
 }
 
-/** Drop the current codec instance (if any); the next decode initialises a new one. */
-export function resetCodecs(): void {
-  try {
-    codecsModule?.NativeCodecs.release();
-  } catch {
-    /* nothing to release */
+let worker: Worker | undefined;
+let nextId = 1;
+const pending = new Map<number, Pending>();
+
+function failAll(worker: Worker, error: Error): void {
+  for (const [id, p] of pending) {
+    clearTimeout(p.timer);
+    p.reject(error);
+    pending.delete(id);
   }
-  codecsModule = undefined;
-  initPromise = undefined;
+  worker.removeAllListeners();
+}
+
+function startWorker(): Worker {
+  const wasmPath = resolveWasmPath();
+  if (!fs.existsSync(wasmPath)) throw new Error(`the image codecs' WebAssembly file is missing: ${wasmPath}`);
+  const w = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { modulePath: require.resolve('dcmjs-codecs'), wasmPath },
+    // plain CommonJS worker: do not inherit loaders such as tsx
+    execArgv: [],
+  });
+  w.on('message', (m: { id: number; decoded?: Uint8Array; error?: string }) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    clearTimeout(p.timer);
+    if (pending.size === 0) w.unref();
+    if (m.decoded) p.resolve(m.decoded);
+    else p.reject(new Error(m.error ?? 'the codec failed'));
+  });
+  w.on('error', (e) => {
+    if (worker === w) worker = undefined;
+    failAll(w, e instanceof Error ? e : new Error(String(e)));
+  });
+  w.on('exit', (code) => {
+    if (worker === w) worker = undefined;
+    failAll(w, new Error(`the codec worker stopped (exit code ${code})`));
+  });
+  w.unref();
+  return w;
+}
+
+/** Stop the codec worker (a later decode starts a new one). */
+export function stopWorker(): void {
+  const w = worker;
+  worker = undefined;
+  if (w) {
+    failAll(w, new Error('the codec worker was stopped'));
+    void w.terminate();
+  }
+}
+
+/**
+ * Decode one compressed frame to interleaved little-endian samples (1 byte per sample for 8-bit data, 2 for
+ * 9-16 bit), in the codec worker. Rejects with the codec's message, or after the time limit.
+ */
+export function decodeFrame(kind: CodecKind, encoded: Uint8Array, spec: FrameSpec): Promise<Uint8Array> {
+  return new Promise<Uint8Array>((resolve, reject) => {
+    let w: Worker;
+    try {
+      w = worker ?? (worker = startWorker());
+    } catch (e) {
+      reject(e as Error);
+      return;
+    }
+    const id = nextId++;
+    const timer = setTimeout(() => {
+      if (!pending.has(id)) return;
+      pending.delete(id);
+      reject(new Error(`decoding took longer than ${Math.round(decodeTimeoutMs / 1000)} s and was abandoned (malformed codestream?)`));
+      // WebAssembly cannot be interrupted: end the worker; the other requests in it fail and can be retried.
+      if (worker === w) worker = undefined;
+      failAll(w, new Error('the codec worker was restarted after a decode timed out'));
+      void w.terminate();
+    }, decodeTimeoutMs);
+    pending.set(id, { resolve, reject, timer });
+    w.ref();
+    const copy = encoded.slice(); // its own buffer, transferred
+    w.postMessage(
+      {
+        id,
+        fn: DECODERS[kind],
+        encoded: copy,
+        spec: {
+          width: spec.columns,
+          height: spec.rows,
+          bitsAllocated: spec.bitsAllocated,
+          bitsStored: spec.bitsStored,
+          samplesPerPixel: 1,
+          pixelRepresentation: spec.pixelRepresentation,
+          planarConfiguration: 0,
+          photometricInterpretation: spec.photometric,
+        },
+      },
+      [copy.buffer],
+    );
+  });
 }

@@ -488,6 +488,19 @@ test('the codecs WebAssembly file is found in node_modules, and can be configure
   await loadCodecs();
 });
 
+test('a decode that passes the time limit is abandoned, and the next one works', async () => {
+  const px = testImage(512, 512, 12, 8);
+  const frame = await encodeFrame('encodeJpeg2000', px, 512, 512, 16, 12, false, { lossy: false });
+  const file = makeDicom({ transferSyntax: TS.j2kLossless, rows: 512, columns: 512, bitsStored: 12, frames: [frame] });
+  configureImaging({ decodeTimeoutMs: 1 });
+  try {
+    await rejectsWith(decodeImage(file, 'slow.dcm'), 'DICOM_DECODE_FAILED', /longer than .* abandoned/);
+  } finally {
+    configureImaging({ decodeTimeoutMs: 30_000 });
+  }
+  assert.deepEqual((await decodeImage(file, 'again.dcm')).pixels, px);
+});
+
 // ---------------------------------------------------------------------------------------------------------
 describe('PNG and JPEG', () => {
   function png(width: number, height: number, data: Uint8Array | Uint16Array, opts: Record<string, unknown>): Uint8Array {

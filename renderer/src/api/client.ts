@@ -2,6 +2,7 @@
 //  - Electron: the preload's `window.cxr` (IPC, structured clone; Uint8Array arrives as Uint8Array);
 //  - local web mode: POST /api/call/<name> with the binary wire format, and server-sent events for `on`.
 // `call()` unwraps a reply and throws an ApiError carrying the contract's error `code` on `ok: false`.
+import './zod-setup'; // first: before the contract creates its schemas
 import {
   contract,
   events,
@@ -14,10 +15,6 @@ import {
   type EventPayload,
 } from '../../../electron/contract/index';
 import { decodeWire, encodeWire } from '../../../electron/contract/wire';
-import { config as zodConfig } from 'zod';
-
-// No eval under our CSP: zod's JIT probe (`new Function`) would be reported as a CSP violation, so switch it off.
-zodConfig({ jitless: true });
 
 export class ApiError extends Error {
   readonly code: string;

@@ -26,6 +26,8 @@ export interface RenderedDetail {
   zoom: number;
   /** milliseconds the most recent LUT build + apply + putImageData took (for the last window/level or invert change) */
   lutMs: number;
+  /** performance.now() when this frame was drawn (a held-drag announcement comes later than its paint) */
+  paintedAt: number;
 }
 
 export interface KonvaNodes {
@@ -36,6 +38,8 @@ export interface KonvaNodes {
 
 const MIN_ZOOM = 0.01;
 const MAX_ZOOM = 40;
+/** A drag held still this long announces its current frame (see paint). */
+const HOLD_ANNOUNCE_MS = 400;
 
 export class ViewerEngine {
   readonly info: ImageInfo;
@@ -68,6 +72,9 @@ export class ViewerEngine {
   private lastEmitted = '';
   private disposed = false;
   private lutMs = 0;
+  /** counts state changes, so a deferred announcement can tell whether anything changed since its frame */
+  private seq = 0;
+  private holdTimer: ReturnType<typeof setTimeout> | 0 = 0;
 
   constructor(
     info: ImageInfo,
@@ -174,14 +181,17 @@ export class ViewerEngine {
     this.request(!this.interacting);
   }
 
-  /** While a drag is in progress, frames are painted but `cxr:rendered` waits for the end of the gesture. */
+  /** During a drag every frame is painted; `cxr:rendered` waits for the end of the gesture (see paint). */
   beginGesture(): void {
     this.interacting = true;
   }
   endGesture(): void {
     if (!this.interacting) return;
     this.interacting = false;
-    this.request(true);
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = 0;
+    // The final state is announced, unless a held-still frame already announced exactly this view.
+    this.request(false);
   }
 
   /** Value range of the image in modality units, for the drag sensitivity and the "full range" preset. */
@@ -207,6 +217,7 @@ export class ViewerEngine {
 
   dispose(): void {
     this.disposed = true;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.nodes = null;
@@ -235,6 +246,7 @@ export class ViewerEngine {
   }
 
   private request(announce: boolean): void {
+    this.seq++;
     if (announce) this.emitPending = true;
     if (this.frame || this.disposed) return;
     this.frame = requestAnimationFrame(() => {
@@ -266,15 +278,27 @@ export class ViewerEngine {
     image.position({ x: this.offsetX, y: this.offsetY });
     image.scale({ x: s, y: s * this.aspect });
     image.size({ width: this.info.columns, height: this.info.rows });
-    // The surround is part of the display: black, or white when the display is inverted.
-    background.setAttrs({ width: this.stageW, height: this.stageH, fill: this.invert ? '#ffffff' : '#000000' });
+    // The surround stays black whatever the image's polarity: a white field glares in a dark reading room.
+    background.setAttrs({ width: this.stageW, height: this.stageH, fill: '#000000' });
     // Nearest-neighbour once image pixels are big enough to see; smooth below.
     layer.imageSmoothingEnabled(this.zoom < 3);
     layer.draw();
     this.publishState();
-    const detail: RenderedDetail = { imageId: this.info.imageId, center: this.center, width: this.width, invert: this.invert, zoom: this.zoom, lutMs: this.lutMs };
-    const key = JSON.stringify({ ...detail, lutMs: 0, x: Math.round(this.offsetX), y: Math.round(this.offsetY) });
-    if (!this.interacting && (this.emitPending || key !== this.lastEmitted)) {
+    const detail: RenderedDetail = { imageId: this.info.imageId, center: this.center, width: this.width, invert: this.invert, zoom: this.zoom, lutMs: this.lutMs, paintedAt: performance.now() };
+    const key = JSON.stringify({ ...detail, lutMs: 0, paintedAt: 0, x: Math.round(this.offsetX), y: Math.round(this.offsetY) });
+    if (this.interacting) {
+      // Mid-drag the frames are painted but not announced: a drag is announced once, at its end, with its final
+      // values. Only if the button stays down without moving for HOLD_ANNOUNCE_MS is the still frame announced.
+      if (this.holdTimer) clearTimeout(this.holdTimer);
+      const seq = this.seq;
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = 0;
+        if (this.disposed || seq !== this.seq || !this.interacting) return;
+        this.emitPending = false;
+        this.lastEmitted = key;
+        this.onRendered({ ...detail, lutMs: this.lutMs });
+      }, HOLD_ANNOUNCE_MS);
+    } else if (this.emitPending || key !== this.lastEmitted) {
       this.emitPending = false;
       this.lastEmitted = key;
       this.onRendered(detail);

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 're
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { CaseStatus, WorklistRow, WorklistSortKey } from '../api';
 import { onEvent } from '../api';
-import { useWorklistData, type Filter, type Sort } from './useWorklistData';
+import { useWorklistData } from './useWorklistData';
 import { formatDate, formatPersonName, formatTimestamp, STATUS_LABELS } from '../app/format';
 
 const ROW_HEIGHT = 34;
@@ -43,7 +43,7 @@ const COLUMNS: Column[] = [
     className: 'num',
     cell: (r) => (r.aiScore === null ? '—' : r.aiScore.toFixed(2)),
   },
-  { id: 'images', label: 'Images', width: '70px', className: 'num', cell: (r) => r.imageCount },
+  { id: 'images', label: 'Images', width: '84px', className: 'num', cell: (r) => r.imageCount },
   { id: 'importedAt', label: 'Imported', sortKey: 'importedAt', firstDir: 'desc', width: '140px', cell: (r) => formatTimestamp(r.importedAt) },
 ];
 
@@ -51,18 +51,17 @@ const GRID = COLUMNS.map((c) => c.width).join(' ');
 
 export function Worklist(props: { onOpen: (caseId: number) => void; refreshSignal: number; active: boolean }) {
   const { onOpen, refreshSignal, active } = props;
-  const [sort, setSort] = useState<Sort>({ key: 'importedAt', dir: 'desc' });
   const [text, setText] = useState('');
-  const [filter, setFilter] = useState<Filter>({ text: '', status: '' });
   const [selected, setSelected] = useState<number | null>(null);
-  const data = useWorklistData(sort, filter);
+  const data = useWorklistData({ key: 'importedAt', dir: 'desc' });
+  const { sort, filter, changeSort, changeFilter } = data;
   const scroller = useRef<HTMLDivElement>(null);
 
   // Debounced text filter.
   useEffect(() => {
-    const t = setTimeout(() => setFilter((f) => (f.text === text ? f : { ...f, text })), 250);
+    const t = setTimeout(() => changeFilter((f) => ({ ...f, text })), 250);
     return () => clearTimeout(t);
-  }, [text]);
+  }, [text, changeFilter]);
 
   // Refresh on change events (coalesced) and when the app asks (after an import batch).
   const { refresh } = data;
@@ -112,7 +111,7 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
 
   const clickHeader = (c: Column) => {
     if (!c.sortKey) return;
-    setSort((s) => (s.key === c.sortKey ? { key: s.key, dir: s.dir === 'asc' ? 'desc' : 'asc' } : { key: c.sortKey!, dir: c.firstDir ?? 'asc' }));
+    changeSort((s) => (s.key === c.sortKey ? { key: s.key, dir: s.dir === 'asc' ? 'desc' : 'asc' } : { key: c.sortKey!, dir: c.firstDir ?? 'asc' }));
   };
 
   const indexOfSelected = useCallback(() => {
@@ -162,7 +161,10 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
           className="input"
           data-testid="worklist-status-filter"
           value={filter.status}
-          onChange={(e) => setFilter((f) => ({ ...f, status: e.target.value as CaseStatus | '' }))}
+          onChange={(e) => {
+            const status = e.target.value as CaseStatus | '';
+            changeFilter((f) => ({ ...f, status }));
+          }}
           aria-label="Status filter"
         >
           <option value="">All statuses</option>

@@ -37,7 +37,9 @@ export function compareRows(sort: Sort): (a: WorklistRow, b: WorklistRow) => num
   };
 }
 
-export function useWorklistData(sort: Sort, filter: Filter) {
+export function useWorklistData(initialSort: Sort) {
+  const [sort, setSortState] = useState<Sort>(initialSort);
+  const [filter, setFilterState] = useState<Filter>({ text: '', status: '' });
   const [total, setTotal] = useState<number | null>(null);
   const [version, setVersion] = useState(0);
   const [error, setError] = useState<string | null>(null);
@@ -46,7 +48,7 @@ export function useWorklistData(sort: Sort, filter: Filter) {
   const inflight = useRef(new Set<string>());
   const gen = useRef(0);
   const range = useRef<{ start: number; end: number }>({ start: 0, end: 50 });
-  const query = useRef({ sort, filter });
+  const query = useRef<{ sort: Sort; filter: Filter }>({ sort: initialSort, filter: { text: '', status: '' } });
   const totalRef = useRef<number | null>(null);
   const bump = () => setVersion((v) => v + 1);
 
@@ -106,34 +108,46 @@ export function useWorklistData(sort: Sort, filter: Filter) {
     ensure();
   }, [ensure]);
 
-  // A new sort or filter: a new generation. When the whole result is loaded and only the order changed, it is
-  // re-sorted here at once (the same order the server uses) while the server's answer is on its way.
-  const first = useRef(true);
-  useEffect(() => {
-    const prev = query.current;
-    query.current = { sort, filter };
-    if (first.current) {
-      first.current = false;
-      ensure();
-      return;
-    }
-    gen.current++;
-    const sameFilter = prev.filter.text === filter.text && prev.filter.status === filter.status;
-    const all = pages.current.size > 0 ? [...pages.current.entries()].sort((a, b) => a[0] - b[0]).flatMap(([, pg]) => pg.rows) : [];
-    if (sameFilter && totalRef.current !== null && all.length === totalRef.current && totalRef.current <= PAGE_SIZE * 5) {
-      const sorted = all.sort(compareRows(sort));
-      pages.current.clear();
-      for (let i = 0; i * PAGE_SIZE < sorted.length; i++) pages.current.set(i, { gen: gen.current - 1, rows: sorted.slice(i * PAGE_SIZE, (i + 1) * PAGE_SIZE) });
-    } else {
-      pages.current.clear();
-      if (!sameFilter) {
-        totalRef.current = null;
-        setTotal(null);
+  // A new sort or filter: a new generation, applied inside the event that asked for it (one render, no flash of the
+  // old order). When the whole result is loaded and only the order changed, it is re-sorted here at once, in the
+  // server's order, while the server's answer is on its way.
+  const apply = useCallback(
+    (next: { sort: Sort; filter: Filter }) => {
+      const prev = query.current;
+      const sameSort = prev.sort.key === next.sort.key && prev.sort.dir === next.sort.dir;
+      const sameFilter = prev.filter.text === next.filter.text && prev.filter.status === next.filter.status;
+      if (sameSort && sameFilter) return;
+      query.current = next;
+      gen.current++;
+      const all = [...pages.current.entries()].sort((a, b) => a[0] - b[0]).flatMap(([, pg]) => pg.rows);
+      if (sameFilter && totalRef.current !== null && all.length === totalRef.current && totalRef.current <= PAGE_SIZE * 5) {
+        const sorted = all.sort(compareRows(next.sort));
+        pages.current.clear();
+        for (let i = 0; i * PAGE_SIZE < sorted.length; i++) pages.current.set(i, { gen: gen.current - 1, rows: sorted.slice(i * PAGE_SIZE, (i + 1) * PAGE_SIZE) });
+      } else {
+        pages.current.clear();
+        if (!sameFilter) {
+          totalRef.current = null;
+          setTotal(null);
+        }
       }
-    }
-    bump();
+      // A new query starts at the top.
+      range.current = { start: 0, end: Math.max(0, range.current.end - range.current.start) };
+      setSortState(next.sort);
+      setFilterState(next.filter);
+      bump();
+      ensure();
+    },
+    [ensure],
+  );
+
+  const changeSort = useCallback((f: (s: Sort) => Sort) => apply({ sort: f(query.current.sort), filter: query.current.filter }), [apply]);
+  const changeFilter = useCallback((f: (s: Filter) => Filter) => apply({ sort: query.current.sort, filter: f(query.current.filter) }), [apply]);
+
+  // The first page.
+  useEffect(() => {
     ensure();
-  }, [sort.key, sort.dir, filter.text, filter.status, ensure]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [ensure]);
 
   const setRange = useCallback(
     (start: number, end: number) => {
@@ -149,5 +163,8 @@ export function useWorklistData(sort: Sort, filter: Filter) {
     return page?.rows[i % PAGE_SIZE];
   }, []);
 
-  return useMemo(() => ({ total, rowAt, setRange, refresh, error, loading, version }), [total, rowAt, setRange, refresh, error, loading, version]);
+  return useMemo(
+    () => ({ sort, filter, changeSort, changeFilter, total, rowAt, setRange, refresh, error, loading, version }),
+    [sort, filter, changeSort, changeFilter, total, rowAt, setRange, refresh, error, loading, version],
+  );
 }
