@@ -2,12 +2,16 @@
 import { benchWorklist } from './worklist';
 import { benchImport } from './importing';
 import { benchViewer } from './viewer';
+import { benchInference } from '../electron/core/inference/bench';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<void>> = {
   import: benchImport,
   worklist: benchWorklist,
   viewer: benchViewer,
+  inference: async () => {
+    await benchInference({ log: (s) => console.log(s) });
+  },
 };
 for (const [name, run] of Object.entries(suites)) {
   if (!only || only === name) await run();

@@ -57,6 +57,6 @@ export async function benchViewer(): Promise<void> {
   } finally {
     await browser.close();
     await server.close();
-    ws.close();
+    await ws.close();
   }
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Workstation } from '../core/api/index';
 import { importPaths } from '../core/importing/index';
 import { defaultDbPath } from '../core/paths';
+import { defaultPackDir } from '../core/inference/index';
 import { toErrorInfo } from '../core/errors';
 import { WorklistSortKey, CaseStatus } from '../contract/index';
 
@@ -15,6 +16,8 @@ Commands:
   import PATH...   import DICOM, PNG and JPEG files; folders are walked recursively
   cases            list the cases on the worklist
   serve            run the local web mode (the UI and API on 127.0.0.1 with a per-run token)
+  analyze FILE...  read images with the model: cxr analyze FILE... --json [--model DIR] [--ep cpu|cuda|dml]
+  eval             measure the model: cxr eval --manifest FILE [--manifest FILE...] [--split test|val] --json [--model DIR]
 
 Options:
   --db FILE        the case database (default: the app's own, ${defaultDbPath(process.platform, process.env)})
@@ -25,6 +28,8 @@ Options:
   --status STATUS  cases: ${CaseStatus.options.join('|')}
   --limit N        cases: at most N rows (default 1000)
   --port N         serve: port on 127.0.0.1 (default: a free one)
+  --model DIR      serve: the model pack that reads imported images (default: the bundled one)
+  --no-model       serve: do not analyse images
   --help           this text
 `;
 
@@ -32,6 +37,11 @@ type Out = { log(line: string): void; err(line: string): void };
 const stdio: Out = { log: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
 export async function main(argv: string[], out: Out = stdio): Promise<number> {
+  // The model commands need no case store and take options of their own.
+  if (argv[0] === 'analyze' || argv[0] === 'eval') {
+    const m = await import('./analyze');
+    return argv[0] === 'analyze' ? m.runAnalyze(argv.slice(1), out) : m.runEval(argv.slice(1), out);
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -46,6 +56,8 @@ export async function main(argv: string[], out: Out = stdio): Promise<number> {
         status: { type: 'string' },
         limit: { type: 'string' },
         port: { type: 'string' },
+        model: { type: 'string' },
+        'no-model': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     });
@@ -63,7 +75,8 @@ export async function main(argv: string[], out: Out = stdio): Promise<number> {
 
   let ws: Workstation;
   try {
-    ws = new Workstation({ dbPath, transport: 'http' });
+    const modelDir = command === 'serve' && !o['no-model'] ? path.resolve(o.model ?? defaultPackDir()) : undefined;
+    ws = new Workstation({ dbPath, transport: 'http', modelDir });
   } catch (e) {
     const info = toErrorInfo(e);
     out.err(o.json ? JSON.stringify({ error: info }) : `cxr: ${info.code}: ${info.message}`);
@@ -82,7 +95,7 @@ export async function main(argv: string[], out: Out = stdio): Promise<number> {
         return 2;
     }
   } finally {
-    if (command !== 'serve') ws.close();
+    if (command !== 'serve') await ws.close();
   }
 }
 
@@ -139,11 +152,16 @@ async function runServe(ws: Workstation, port: number, out: Out): Promise<number
   const staticDir = path.resolve(here, '../../dist/renderer');
   if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
     out.err('cxr serve: the user interface is not built; run `npm run serve` (it builds it) or `npm run build:renderer` first.');
-    ws.close();
+    await ws.close();
     return 1;
   }
   const server = await startServer({ workstation: ws, staticDir, port });
   out.log(JSON.stringify({ url: server.url, port: server.port, db: ws.store.dbPath }));
+  void ws.analysisReady.then(() => {
+    const s = ws.analysisProgress();
+    if (s.model) out.err(`model ${s.model.name} ${s.model.version} on ${s.model.ep}`);
+    else if (s.modelError) out.err(`images will not be analysed: ${s.modelError.code}: ${s.modelError.message}`);
+  });
   out.err(`CXR Workstation web mode: open ${server.url}\n(listening on 127.0.0.1 only; the token in the address is required; Ctrl+C stops)`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -151,6 +169,6 @@ async function runServe(ws: Workstation, port: number, out: Out): Promise<number
     process.once('SIGTERM', stop);
   });
   await server.close();
-  ws.close();
+  await ws.close();
   return 0;
 }

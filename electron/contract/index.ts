@@ -105,6 +105,45 @@ export const ImportOutcome = z.discriminatedUnion('status', [
 ]);
 export type ImportOutcome = z.infer<typeof ImportOutcome>;
 
+const Point = z.tuple([z.number(), z.number()]);
+
+/** The model's reading of one image, in original pixel coordinates, as stored (never overwritten). */
+export const AnalysisView = z.object({
+  imageId: z.number().int(),
+  tbScore: z.number().min(0).max(100),
+  /** the pack's operating point: tbScore >= threshold flags the image */
+  threshold: z.number(),
+  label: z.string(),
+  probabilities: z.array(z.object({ name: z.string(), p: z.number() })),
+  boxes: z.array(z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number(), label: z.string(), score: z.number() })),
+  lungs: z.object({ right: z.array(Point), left: z.array(Point) }),
+  zones: z.array(
+    z.object({
+      box: z.number().int(),
+      side: z.enum(['right', 'left']),
+      zone: z.enum(['upper', 'middle', 'lower']),
+      overlap: z.number(),
+      method: z.enum(['lung_mask', 'image_halves']),
+    }),
+  ),
+  /** coarse evidence heatmap: width*height bytes (0..255), covering the image from `origin` in cells of `cell` pixels */
+  evidence: z.object({ width: z.number().int(), height: z.number().int(), origin: Point, cell: Point, grid: bytes }).nullable(),
+  timingsMs: z.record(z.string(), z.number()),
+  model: z.object({ name: z.string(), version: z.string(), ep: z.string() }),
+  createdAt: z.string(),
+});
+export type AnalysisView = z.infer<typeof AnalysisView>;
+
+export const AnalysisProgress = z.object({
+  pending: z.number().int(),
+  done: z.number().int(),
+  failed: z.number().int(),
+  currentImageId: z.number().int().nullable(),
+  model: z.object({ name: z.string(), version: z.string(), ep: z.string() }).nullable(),
+  modelError: ErrorInfo.nullable(),
+});
+export type AnalysisProgress = z.infer<typeof AnalysisProgress>;
+
 /** Largest file the workstation accepts (a 43 x 43 cm detector at 0.1 mm, 16 bit, is about 37 MB). */
 export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
 
@@ -136,6 +175,14 @@ export const contract = {
     /** rows * columns unsigned 16-bit little-endian stored values, row-major. */
     response: z.object({ imageId: z.number().int(), bytes }),
   },
+  'analysis:status': {
+    request: z.object({}),
+    response: AnalysisProgress,
+  },
+  'analysis:get': {
+    request: z.object({ imageId: z.number().int() }),
+    response: z.object({ analysis: AnalysisView.nullable(), failure: ErrorInfo.nullable() }),
+  },
 } as const;
 
 export type Contract = typeof contract;
@@ -147,6 +194,7 @@ export type CallReply<N extends CallName> = { ok: true; value: CallResponse<N> }
 /** Events the main side pushes to the renderer. */
 export const events = {
   'cases:onChanged': z.object({ caseIds: z.array(z.number().int()) }),
+  'analysis:onProgress': AnalysisProgress,
 } as const;
 export type Events = typeof events;
 export type EventName = keyof Events;

@@ -21,6 +21,11 @@ export type ErrorCode =
   | 'DISK_FULL'
   | 'NOT_FOUND'
   | 'PIXELS_MISSING'
+  // model packs and inference
+  | 'MODEL_MISSING'
+  | 'MODEL_CORRUPT'
+  | 'MODEL_MISMATCH'
+  | 'INFERENCE_FAILED'
   // transport and contract
   | 'BAD_REQUEST'
   | 'UNKNOWN_CALL'

@@ -19,6 +19,12 @@ app.enableSandbox();
 
 let workstation: Workstation | null = null;
 
+/** The bundled model pack: beside the app in a packaged install (extra resources), in the repository in development. */
+function modelPackDir(): string {
+  const packaged = path.join(process.resourcesPath ?? '', 'models', 'packs', 'cxr-tb-v1');
+  return app.isPackaged && fs.existsSync(packaged) ? packaged : path.resolve(here, '../../models/packs/cxr-tb-v1');
+}
+
 /** better-sqlite3 built for Electron's ABI by scripts/electron-native.mjs (development) or by electron-builder. */
 function electronSqliteBinding(): string | undefined {
   const candidates = [path.resolve(here, '../../node_modules/.cxr-electron/better_sqlite3.node')];
@@ -44,7 +50,7 @@ app.whenReady().then(() => {
   guardSession(session.defaultSession);
   const dbPath = process.env.CXR_DB ? path.resolve(process.env.CXR_DB) : path.join(app.getPath('userData'), DB_FILE_NAME);
   try {
-    workstation = new Workstation({ dbPath, transport: 'ipc', sqliteNativeBinding: electronSqliteBinding() });
+    workstation = new Workstation({ dbPath, transport: 'ipc', sqliteNativeBinding: electronSqliteBinding(), modelDir: modelPackDir() });
   } catch (e) {
     const info = toErrorInfo(e);
     dialog.showErrorBox('CXR Workstation cannot open its case store', `${info.code}: ${info.message}`);
@@ -71,7 +77,7 @@ app.whenReady().then(() => {
 });
 
 app.on('window-all-closed', () => {
-  workstation?.close();
+  const ws = workstation;
   workstation = null;
-  app.quit();
+  void (ws ? ws.close() : Promise.resolve()).finally(() => app.quit());
 });

@@ -20,7 +20,7 @@ before(async () => {
 });
 after(async () => {
   await server.close();
-  ws.close();
+  await ws.close();
 });
 
 const call = (name: string, req: unknown, headers: Record<string, string> = {}) =>

@@ -7,6 +7,9 @@ import type { z } from 'zod';
 import { AppError, toErrorInfo } from '../errors';
 import { CaseStore } from '../store/index';
 import { importBytes } from '../importing/index';
+import { AnalysisQueue, type ReadingModel } from '../analysis/index';
+import { loadModelPack, createAnalyzer, analyzeImage, type Analyzer, type EpRequest } from '../inference/index';
+import type { AnalysisView, AnalysisProgress } from '../../contract/index';
 
 export const APP_NAME = 'CXR Workstation';
 export const APP_VERSION = '0.1.0';
@@ -20,6 +23,9 @@ export interface WorkstationOptions {
   transport: 'ipc' | 'http';
   /** better-sqlite3 binary built for this runtime's ABI (Electron), when it is not the default one */
   sqliteNativeBinding?: string;
+  /** the model pack that reads imported images in the background; none: no analysis */
+  modelDir?: string;
+  ep?: EpRequest;
 }
 
 /** The running core: the store, the contract's handlers and the event channel, shared by every transport. */
@@ -27,6 +33,10 @@ export class Workstation {
   readonly store: CaseStore;
   readonly handlers: Handlers;
   private readonly emitter = new EventEmitter();
+  private queue: AnalysisQueue | null = null;
+  private analyzer: Analyzer | null = null;
+  /** settles when the model pack is loaded (or failed to load) and the queue has started */
+  readonly analysisReady: Promise<void>;
 
   constructor(readonly options: WorkstationOptions) {
     this.store = CaseStore.open(options.dbPath, { nativeBinding: options.sqliteNativeBinding });
@@ -43,13 +53,62 @@ export class Workstation {
       }),
       'import:file': async ({ name, bytes }) => {
         const outcome = await importBytes(store, bytes, name);
-        if (outcome.status === 'imported') this.emit('cases:onChanged', { caseIds: [outcome.caseId] });
+        if (outcome.status === 'imported') {
+          this.emit('cases:onChanged', { caseIds: [outcome.caseId] });
+          this.queue?.kick();
+        }
         return outcome;
       },
       'cases:list': (q) => store.findCasesForWorklist(q),
       'cases:get': ({ caseId }) => store.getCase(caseId),
       'images:pixels': ({ imageId }) => ({ imageId, bytes: store.readPixels(imageId) }),
+      'analysis:status': () => this.analysisProgress(),
+      'analysis:get': ({ imageId }) => {
+        store.getImage(imageId);
+        return { analysis: toAnalysisView(store.getAnalysis(imageId)), failure: store.getAnalysisFailure(imageId) };
+      },
     };
+    this.analysisReady = options.modelDir ? this.startAnalysis(options.modelDir, options.ep ?? 'auto') : Promise.resolve();
+  }
+
+  private modelError: { code: string; message: string } | null = null;
+
+  analysisProgress(): AnalysisProgress {
+    if (this.queue) return this.queue.progress();
+    return { pending: 0, done: 0, failed: 0, currentImageId: null, model: null, modelError: this.modelError ?? { code: 'MODEL_MISSING', message: 'No model pack is configured: images are not analysed.' } };
+  }
+
+  /** Load the model pack and start reading whatever awaits analysis; a bad pack is reported, never fatal. */
+  private async startAnalysis(modelDir: string, ep: EpRequest): Promise<void> {
+    try {
+      const pack = await loadModelPack(modelDir);
+      const analyzer = await createAnalyzer(pack, { ep });
+      this.analyzer = analyzer;
+      const info = pack.info();
+      const reader: ReadingModel = {
+        model: { name: info.name, version: info.version, sha256: info.sha256 },
+        ep: analyzer.ep,
+        read: async (image) => {
+          const r = await analyzeImage(analyzer, image);
+          const { grid, ...evidenceGeometry } = r.evidence;
+          return { tbScore: r.tbScore, label: r.label, result: { ...r, evidence: evidenceGeometry }, evidence: grid };
+        },
+      };
+      this.queue = new AnalysisQueue(this.store, reader, null, {
+        progress: (p) => this.emit('analysis:onProgress', p),
+        analyzed: ({ caseId }) => this.emit('cases:onChanged', { caseIds: [caseId] }),
+      });
+      this.queue.kick();
+    } catch (e) {
+      this.modelError = toErrorInfo(e);
+      this.emit('analysis:onProgress', this.analysisProgress());
+    }
+  }
+
+  /** Resolves when the background queue has nothing left to read. */
+  async analysisIdle(): Promise<void> {
+    await this.analysisReady;
+    await this.queue?.idle();
   }
 
   emit<E extends EventName>(name: E, payload: EventPayload<E>): void {
@@ -66,7 +125,10 @@ export class Workstation {
     return dispatch(this.handlers, name, rawRequest);
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.analysisReady;
+    await this.queue?.stop();
+    await this.analyzer?.release();
     this.store.close();
   }
 }
@@ -90,4 +152,23 @@ export async function dispatch(handlers: Handlers, name: unknown, rawRequest: un
   } catch (e) {
     return { ok: false, error: toErrorInfo(e) };
   }
+}
+
+function toAnalysisView(a: ReturnType<CaseStore['getAnalysis']>): AnalysisView | null {
+  if (!a) return null;
+  const r = a.result as Omit<AnalysisView, 'imageId' | 'createdAt' | 'evidence'> & { evidence?: { width: number; height: number; origin: [number, number]; cell: [number, number] } };
+  return {
+    imageId: a.imageId,
+    tbScore: a.tbScore,
+    threshold: r.threshold,
+    label: a.label,
+    probabilities: r.probabilities,
+    boxes: r.boxes,
+    lungs: r.lungs,
+    zones: r.zones,
+    evidence: r.evidence && a.evidence ? { ...r.evidence, grid: a.evidence } : null,
+    timingsMs: r.timingsMs,
+    model: { name: a.model.name, version: a.model.version, ep: a.model.ep },
+    createdAt: a.createdAt,
+  };
 }

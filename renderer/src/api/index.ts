@@ -1,5 +1,7 @@
 export { getApi, setApi, call, onEvent, ApiError, errorCode, errorMessage, takeToken } from './client';
 export type {
+  AnalysisProgress,
+  AnalysisView,
   Api,
   CallName,
   CallRequest,

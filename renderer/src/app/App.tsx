@@ -9,6 +9,7 @@ import { useImport } from '../importing/useImport';
 import { Worklist } from '../worklist/Worklist';
 import { Viewer } from '../viewer/Viewer';
 import { Toasts, useToasts } from './Toasts';
+import { AnalysisStatus } from '../analysis/AnalysisStatus';
 
 export function App() {
   const [openCase, setOpenCase] = useState<number | null>(null);
@@ -78,6 +79,8 @@ export function App() {
           CXR Workstation
         </div>
         <ImportBar state={importState} onFiles={start} onCancel={cancel} />
+        <span className="toolbar-spacer" />
+        <AnalysisStatus />
       </header>
       <main className="app-main">
         <ImportResults state={importState} onDismiss={dismiss} onOpenCase={open} />

@@ -1,6 +1,7 @@
 // The image viewer: loads a case and its pixels, paints them through the LUT engine on a Konva stage, and turns
 // mouse, wheel and keyboard input into window/level, zoom and pan. Every settled repaint dispatches
 // `cxr:rendered` on window with { imageId, center, width, invert, zoom } (and lutMs), so tests can wait on it.
+import { AiPanel } from '../analysis/AiPanel';
 import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { call, errorMessage, type CaseDetail, type ImageInfo } from '../api';
 import { ImageStage, type StageNodes } from '../canvas/ImageStage';
@@ -365,6 +366,7 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
         >
           <MemoStage width={size.w} height={size.h} onNodes={onNodes} />
         </div>
+        {info && <AiPanel imageId={info.imageId} />}
         {detail && info && view && (
           <div className="viewer-overlay" aria-hidden={false}>
             <div className="ov ov-tl">

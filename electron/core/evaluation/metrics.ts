@@ -1,0 +1,232 @@
+// Reader-study metrics on plain arrays: classification at a threshold and over thresholds (ROC AUC with ties),
+// detection AP (VOC all-point at one IoU, COCO-style mean over IoU .50:.05:.95) and mask overlap (Dice, IoU).
+
+export interface BinaryStats {
+  n: number;
+  nPositive: number;
+  nNegative: number;
+  tp: number;
+  tn: number;
+  fp: number;
+  fn: number;
+  accuracy: number | null;
+  sensitivity: number | null;
+  specificity: number | null;
+}
+
+/** Predicted positive when score ≥ threshold. */
+export function binaryStats(y: boolean[], scores: number[], threshold: number): BinaryStats {
+  let tp = 0, tn = 0, fp = 0, fn = 0;
+  for (let i = 0; i < y.length; i++) {
+    const p = scores[i] >= threshold;
+    if (p && y[i]) tp++;
+    else if (p) fp++;
+    else if (y[i]) fn++;
+    else tn++;
+  }
+  const n = y.length;
+  return {
+    n, nPositive: tp + fn, nNegative: tn + fp, tp, tn, fp, fn,
+    accuracy: n ? (tp + tn) / n : null,
+    sensitivity: tp + fn ? tp / (tp + fn) : null,
+    specificity: tn + fp ? tn / (tn + fp) : null,
+  };
+}
+
+/** Fraction of labels equal to the predictions. */
+export function accuracy<T>(truth: T[], pred: T[]): number | null {
+  if (!truth.length) return null;
+  let k = 0;
+  for (let i = 0; i < truth.length; i++) if (truth[i] === pred[i]) k++;
+  return k / truth.length;
+}
+
+/** ROC AUC as the Mann–Whitney statistic with average ranks for ties (a tie counts one half). Null without both classes. */
+export function rocAuc(y: boolean[], scores: number[]): number | null {
+  const n = y.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  const ranks = new Float64Array(n);
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
+    for (let k = i; k <= j; k++) ranks[order[k]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  let npos = 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) if (y[i]) { npos++; sum += ranks[i]; }
+  const nneg = n - npos;
+  if (!npos || !nneg) return null;
+  return (sum - (npos * (npos + 1)) / 2) / (npos * nneg);
+}
+
+/** Highest threshold whose sensitivity is ≥ target, and the specificity there (score ≥ threshold = positive). */
+export function specificityAtSensitivity(y: boolean[], scores: number[], target = 0.9): { threshold: number; sensitivity: number; specificity: number } | null {
+  const pos = scores.filter((_, i) => y[i]).sort((a, b) => b - a);
+  const neg = scores.filter((_, i) => !y[i]);
+  if (!pos.length || !neg.length) return null;
+  const k = Math.max(1, Math.ceil(target * pos.length - 1e-12));
+  const thr = pos[k - 1];
+  const st = binaryStats(y, scores, thr);
+  return { threshold: thr, sensitivity: st.sensitivity!, specificity: st.specificity! };
+}
+
+/** Highest sensitivity with specificity ≥ target: positives are scores strictly above the m-th lowest negative. */
+export function sensitivityAtSpecificity(y: boolean[], scores: number[], target = 0.7): { threshold: number; sensitivity: number; specificity: number } | null {
+  const pos = scores.filter((_, i) => y[i]);
+  const neg = scores.filter((_, i) => !y[i]).sort((a, b) => a - b);
+  if (!pos.length || !neg.length) return null;
+  const m = Math.ceil(target * neg.length - 1e-12);
+  if (m <= 0) return { threshold: -Infinity, sensitivity: 1, specificity: 0 };
+  const cut = neg[m - 1];
+  const sens = pos.filter((s) => s > cut).length / pos.length;
+  const spec = neg.filter((s) => s <= cut).length / neg.length;
+  const above = [...pos, ...neg].filter((s) => s > cut);
+  return { threshold: above.length ? Math.min(...above) : Infinity, sensitivity: sens, specificity: spec };
+}
+
+export interface DetBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  score: number;
+  cls: number;
+}
+
+export interface GtBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  cls: number;
+}
+
+export function boxIou(a: { x0: number; y0: number; x1: number; y1: number }, b: { x0: number; y0: number; x1: number; y1: number }): number {
+  const iw = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0);
+  const ih = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
+  if (iw <= 0 || ih <= 0) return 0;
+  const inter = iw * ih;
+  return inter / ((a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter);
+}
+
+/** Ranked true/false positives: each detection (by descending score) takes the best-overlapping unmatched
+ * ground truth of its class at IoU ≥ thr (COCO's greedy matching; with VOC's rule a detection whose best match is
+ * already taken is a false positive — `voc` selects that). */
+function rankedMatches(dets: DetBox[][], gts: GtBox[][], thr: number, cls: number | null, voc: boolean): { tp: number[]; npos: number } {
+  const sel = <T extends { cls: number }>(a: T[]) => (cls === null ? a : a.filter((b) => b.cls === cls));
+  const g = gts.map(sel);
+  const npos = g.reduce((s, a) => s + a.length, 0);
+  const recs: { s: number; i: number; d: DetBox }[] = [];
+  dets.forEach((a, i) => sel(a).forEach((d) => recs.push({ s: d.score, i, d })));
+  recs.sort((a, b) => b.s - a.s);
+  const used = g.map((a) => new Uint8Array(a.length));
+  const tp = recs.map(({ i, d }) => {
+    let best = -1;
+    let bestIou = thr;
+    let bestAny = -1;
+    let bestAnyIou = -1;
+    g[i].forEach((gt, k) => {
+      const v = boxIou(d, gt);
+      if (v > bestAnyIou) { bestAnyIou = v; bestAny = k; }
+      if (!used[i][k] && v >= bestIou) { bestIou = v; best = k; }
+    });
+    if (voc) {
+      if (bestAny >= 0 && bestAnyIou >= thr && !used[i][bestAny]) { used[i][bestAny] = 1; return 1; }
+      return 0;
+    }
+    if (best >= 0) { used[i][best] = 1; return 1; }
+    return 0;
+  });
+  return { tp, npos };
+}
+
+/** VOC-style AP at one IoU threshold with all-point interpolation (area under the monotone precision envelope).
+ * cls null: class-agnostic. Null when there is no ground truth. */
+export function averagePrecision(dets: DetBox[][], gts: GtBox[][], iouThr = 0.5, cls: number | null = null): number | null {
+  const { tp, npos } = rankedMatches(dets, gts, iouThr, cls, true);
+  if (!npos) return null;
+  const rec: number[] = [];
+  const prec: number[] = [];
+  let ctp = 0;
+  tp.forEach((t, k) => {
+    ctp += t;
+    rec.push(ctp / npos);
+    prec.push(ctp / (k + 1));
+  });
+  const mrec = [0, ...rec, 1];
+  const mpre = [0, ...prec, 0];
+  for (let i = mpre.length - 2; i >= 0; i--) mpre[i] = Math.max(mpre[i], mpre[i + 1]);
+  let ap = 0;
+  for (let i = 1; i < mrec.length; i++) if (mrec[i] !== mrec[i - 1]) ap += (mrec[i] - mrec[i - 1]) * mpre[i];
+  return ap;
+}
+
+/** COCO-style AP at one IoU: greedy matching, precision envelope sampled at 101 recall points. */
+export function cocoAp(dets: DetBox[][], gts: GtBox[][], iouThr: number, cls: number | null = null): number | null {
+  const { tp, npos } = rankedMatches(dets, gts, iouThr, cls, false);
+  if (!npos) return null;
+  const rec: number[] = [];
+  const prec: number[] = [];
+  let ctp = 0;
+  tp.forEach((t, k) => {
+    ctp += t;
+    rec.push(ctp / npos);
+    prec.push(ctp / (k + 1));
+  });
+  for (let i = prec.length - 2; i >= 0; i--) prec[i] = Math.max(prec[i], prec[i + 1]);
+  let s = 0;
+  for (let r = 0; r <= 100; r++) {
+    const rt = r / 100;
+    const k = rec.findIndex((v) => v >= rt - 1e-12);
+    s += k >= 0 ? prec[k] : 0;
+  }
+  return s / 101;
+}
+
+/** Mean over classes with ground truth of AP@0.5 (VOC all-point). */
+export function meanAp50(dets: DetBox[][], gts: GtBox[][], nClasses: number): number | null {
+  const aps = Array.from({ length: nClasses }, (_, c) => averagePrecision(dets, gts, 0.5, c)).filter((v): v is number => v !== null);
+  return aps.length ? aps.reduce((a, b) => a + b, 0) / aps.length : null;
+}
+
+/** COCO mAP@[.5:.95]: mean over IoU 0.50, 0.55 … 0.95 of the mean over classes with ground truth of cocoAp. */
+export function cocoMap(dets: DetBox[][], gts: GtBox[][], nClasses: number): number | null {
+  const per: number[] = [];
+  for (let t = 0; t < 10; t++) {
+    const thr = 0.5 + 0.05 * t;
+    const aps = Array.from({ length: nClasses }, (_, c) => cocoAp(dets, gts, thr, c)).filter((v): v is number => v !== null);
+    if (!aps.length) return null;
+    per.push(aps.reduce((a, b) => a + b, 0) / aps.length);
+  }
+  return per.reduce((a, b) => a + b, 0) / per.length;
+}
+
+/** Dice of two masks for one label value (or any non-zero when label is omitted); null when both are empty. */
+export function dice(pred: ArrayLike<number>, truth: ArrayLike<number>, label?: number): number | null {
+  let a = 0, b = 0, ab = 0;
+  for (let i = 0; i < pred.length; i++) {
+    const p = label === undefined ? pred[i] !== 0 : pred[i] === label;
+    const t = label === undefined ? truth[i] !== 0 : truth[i] === label;
+    if (p) a++;
+    if (t) b++;
+    if (p && t) ab++;
+  }
+  return a + b ? (2 * ab) / (a + b) : null;
+}
+
+export function maskIou(pred: ArrayLike<number>, truth: ArrayLike<number>, label?: number): number | null {
+  let u = 0, ab = 0;
+  for (let i = 0; i < pred.length; i++) {
+    const p = label === undefined ? pred[i] !== 0 : pred[i] === label;
+    const t = label === undefined ? truth[i] !== 0 : truth[i] === label;
+    if (p || t) u++;
+    if (p && t) ab++;
+  }
+  return u ? ab / u : null;
+}
+
+export function mean(v: (number | null)[]): number | null {
+  const x = v.filter((a): a is number => a !== null && Number.isFinite(a));
+  return x.length ? x.reduce((a, b) => a + b, 0) / x.length : null;
+}

@@ -1,0 +1,81 @@
+// The model's reading of the image on screen: TB score against the operating threshold, the class probabilities,
+// and each proposed lesion with its lung zone. Read-only here; the AI's original is kept as it was written.
+import { useEffect, useState } from 'react';
+import { call, errorMessage, onEvent } from '../api';
+import type { AnalysisView } from '../api';
+
+const LESION_NAMES: Record<string, string> = {
+  ActiveTuberculosis: 'active TB',
+  ObsoletePulmonaryTuberculosis: 'obsolete / latent TB',
+};
+
+export function AiPanel({ imageId }: { imageId: number }) {
+  const [state, setState] = useState<{ analysis: AnalysisView | null; failure: { code: string; message: string } | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    const load = () =>
+      call('analysis:get', { imageId })
+        .then((r) => live && setState(r))
+        .catch((e) => live && setError(errorMessage(e)));
+    load();
+    // A reading that arrives while the image is open shows up without a reload.
+    const off = onEvent('analysis:onProgress', () => {
+      if (!state?.analysis) load();
+    });
+    return () => {
+      live = false;
+      off();
+    };
+  }, [imageId]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  if (error) return <aside className="ai-panel" data-testid="ai-panel">AI reading unavailable: {error}</aside>;
+  if (!state) return null;
+  const a = state.analysis;
+  if (!a) {
+    return (
+      <aside className="ai-panel" data-testid="ai-panel" data-state={state.failure ? 'failed' : 'pending'}>
+        <h3>AI reading</h3>
+        {state.failure ? (
+          <p className="inline-error">
+            The model could not read this image: {state.failure.code}: {state.failure.message}
+          </p>
+        ) : (
+          <p>Waiting for the model…</p>
+        )}
+      </aside>
+    );
+  }
+  const flagged = a.tbScore >= a.threshold;
+  return (
+    <aside className="ai-panel" data-testid="ai-panel" data-state="done">
+      <h3>AI reading</h3>
+      <div className={`ai-score ${flagged ? 'ai-flagged' : ''}`}>
+        TB score <strong data-testid="ai-tb-score">{a.tbScore.toFixed(0)}</strong>
+        <span className="ai-threshold"> / threshold {a.threshold.toFixed(0)}</span>
+      </div>
+      <div data-testid="ai-verdict">{flagged ? 'Above threshold: TB suspected, confirm with sputum testing' : 'Below threshold'}</div>
+      <ul className="ai-probs">
+        {a.probabilities.map((p) => (
+          <li key={p.name}>
+            {p.name.replace(/_/g, ' ')}: {(p.p * 100).toFixed(1)}%
+          </li>
+        ))}
+      </ul>
+      <h4>Proposed lesions ({a.boxes.length})</h4>
+      <ol className="ai-boxes" data-testid="ai-boxes">
+        {a.boxes.map((b, i) => {
+          const z = a.zones.filter((zz) => zz.box === i).map((zz) => `${zz.side} ${zz.zone}`);
+          return (
+            <li key={i}>
+              {LESION_NAMES[b.label] ?? b.label} ({(b.score * 100).toFixed(0)}%){z.length ? ` · ${[...new Set(z)].join(', ')} zone` : ''}
+            </li>
+          );
+        })}
+      </ol>
+      <p className="ai-model">
+        {a.model.name} {a.model.version} · {a.model.ep.toUpperCase()} · {Math.round(a.timingsMs.total ?? 0)} ms
+      </p>
+    </aside>
+  );
+}
