@@ -13,6 +13,7 @@ import type { AnalysisView, AnalysisProgress } from '../../contract/index';
 
 export const APP_NAME = 'CXR Workstation';
 export const APP_VERSION = '0.1.0';
+const QUEUE_POLL_MS = 5000;
 
 type Handler<N extends CallName> = (request: z.output<Contract[N]['request']>) => Promise<CallResponse<N>> | CallResponse<N>;
 export type Handlers = { [N in CallName]: Handler<N> };
@@ -34,6 +35,7 @@ export class Workstation {
   readonly handlers: Handlers;
   private readonly emitter = new EventEmitter();
   private queue: AnalysisQueue | null = null;
+  private poll: ReturnType<typeof setInterval> | null = null;
   private analyzer: Analyzer | null = null;
   /** settles when the model pack is loaded (or failed to load) and the queue has started */
   readonly analysisReady: Promise<void>;
@@ -99,6 +101,9 @@ export class Workstation {
         analyzed: ({ caseId }) => this.emit('cases:onChanged', { caseIds: [caseId] }),
       });
       this.queue.kick();
+      // Images can also arrive from another process on the same database (the CLI): look for them now and then.
+      this.poll = setInterval(() => this.queue?.kick(), QUEUE_POLL_MS);
+      this.poll.unref();
     } catch (e) {
       this.modelError = toErrorInfo(e);
       this.emit('analysis:onProgress', this.analysisProgress());
@@ -127,6 +132,7 @@ export class Workstation {
 
   async close(): Promise<void> {
     await this.analysisReady;
+    if (this.poll) clearInterval(this.poll);
     await this.queue?.stop();
     await this.analyzer?.release();
     this.store.close();

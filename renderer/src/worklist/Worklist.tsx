@@ -41,7 +41,7 @@ const COLUMNS: Column[] = [
     firstDir: 'desc',
     width: '90px',
     className: 'num',
-    cell: (r) => (r.aiScore === null ? '—' : r.aiScore.toFixed(2)),
+    cell: (r) => (r.aiScore === null ? '—' : r.aiScore.toFixed(0)),
   },
   { id: 'images', label: 'Images', width: '84px', className: 'num', cell: (r) => r.imageCount },
   { id: 'importedAt', label: 'Imported', sortKey: 'importedAt', firstDir: 'desc', width: '140px', cell: (r) => formatTimestamp(r.importedAt) },
@@ -238,7 +238,7 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
                   onDoubleClick={() => onOpen(row.caseId)}
                 >
                   {COLUMNS.map((c) => (
-                    <div key={c.id} role="gridcell" className={`worklist-td ${c.className ?? ''}`} title={c.title?.(row)}>
+                    <div key={c.id} role="gridcell" data-col={c.id} className={`worklist-td ${c.className ?? ''}`} title={c.title?.(row)}>
                       {c.cell(row)}
                     </div>
                   ))}
