@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeWire, decodeWire, WireFormatError } from './wire';
-import { contract, callNames, isCallName, WorklistQuery } from './index';
+import { contract, callNames, eventNames, isCallName, WorklistQuery } from './index';
+import { CALL_NAMES, EVENT_NAMES, isKnownCall } from './names';
 
 test('the wire format carries bytes as bytes, beside JSON', () => {
   const bytes = new Uint8Array([0, 1, 2, 255]);
@@ -42,4 +43,10 @@ test('request schemas reject what they should', () => {
   const d = WorklistQuery.parse({});
   assert.deepEqual(d.sort, { key: 'importedAt', dir: 'desc' });
   assert.equal(d.limit, 100);
+});
+
+test('the preload name lists match the contract exactly', () => {
+  assert.deepEqual([...CALL_NAMES].sort(), [...callNames].sort());
+  assert.deepEqual([...EVENT_NAMES].sort(), [...eventNames].sort());
+  assert.equal(isKnownCall('constructor'), false);
 });
