@@ -3,6 +3,7 @@ import { benchWorklist } from './worklist';
 import { benchImport } from './importing';
 import { benchViewer } from './viewer';
 import { benchInference } from '../electron/core/inference/bench';
+import { benchModel } from './model';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<void>> = {
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<void>> = {
   inference: async () => {
     await benchInference({ log: (s) => console.log(s) });
   },
+  model: benchModel,
 };
 for (const [name, run] of Object.entries(suites)) {
   if (!only || only === name) await run();

@@ -1,4 +1,5 @@
-// Runs every unit test file (`*.test.ts` under electron/, `*.test.mjs` under scripts/) with node's test runner.
+// Runs every unit test file (`*.test.ts` under electron/, bench/ and renderer/src/ (pure modules only), and
+// `*.test.mjs` under scripts/) with node's test runner.
 // Node 20's runner takes no glob patterns, so the files are listed here.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +16,7 @@ function find(dir, re, out = []) {
 }
 
 const filter = process.argv[2];
-const files = [...find('electron', /\.test\.ts$/), ...find('scripts', /\.test\.mjs$/), ...find('bench', /\.test\.ts$/)]
+const files = [...find('electron', /\.test\.ts$/), ...find('scripts', /\.test\.mjs$/), ...find('bench', /\.test\.ts$/), ...find(path.join('renderer', 'src'), /\.test\.ts$/)]
   .filter((f) => !filter || f.includes(filter))
   .sort();
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files], { stdio: 'inherit' });
