@@ -24,6 +24,9 @@ let analyzer: Analyzer;
 // TBX11K test image scores 0.18 < the manifest's display score 0.3, so no box is shown (the box does overlap the
 // lesion: IoU 0.66). Reported to the model owner; the tests run and print, reported as TODO, not hidden.
 const KNOWN: Record<string, { tbBoxShown?: string; normalBelow?: string }> = {
+  b86f57eac8ef970f5a252f65136316d1cda6c26d1122fbe0ed475e9dc1a61344: {
+    tbBoxShown: 'cxr-tb-v1 1.0.0 (ft_uniform): no box on this test image reaches the display score 0.3; the display score is to be calibrated on val (issue 3), not lowered to pass a test image',
+  },
   'e2d733cd71f946f63226f05c4a2516338dbde124be9be851cb0196913f226ec3': {
     tbBoxShown: 'cxr-tb-v1 1.0.0: no box reaches the display score 0.3 (best 0.18, IoU 0.66) — display threshold to be lowered by the model owner',
     normalBelow: 'cxr-tb-v1 1.0.0: operating point 0.42 flags this normal image (score 0.80) — threshold to be recalibrated by the model owner',

@@ -1,0 +1,128 @@
+"""Batched intensity + geometry augmentation (torch), CenterNet targets."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def normalise_batch(x: torch.Tensor) -> torch.Tensor:
+    """Per-image z-score over all pixels (training-time twin of preprocess.normalise)."""
+    n = x.shape[-1] * x.shape[-2]
+    m = x.mean(dim=(1, 2, 3), keepdim=True)
+    v = ((x - m) ** 2).sum(dim=(1, 2, 3), keepdim=True) / n
+    return (x - m) / v.sqrt().clamp_min(1e-6)
+
+
+def random_affines(B: int, rng: np.random.Generator, strength=1.0):
+    """Return per-sample 2x2 M and translation T (normalised units, about the centre)."""
+    Ms, Ts = [], []
+    for _ in range(B):
+        ang = math.radians(rng.uniform(-8, 8) * strength)
+        s = math.exp(rng.uniform(math.log(0.80), math.log(1.15)) * strength)
+        asp = math.exp(rng.uniform(-0.15, 0.15) * strength)
+        sx, sy = s * asp, s / asp
+        c, si = math.cos(ang), math.sin(ang)
+        M = np.array([[c * sx, -si * sy], [si * sx, c * sy]])
+        T = np.array([rng.uniform(-0.08, 0.08), rng.uniform(-0.08, 0.08)]) * 2 * strength
+        Ms.append(M)
+        Ts.append(T)
+    return np.stack(Ms), np.stack(Ts)
+
+
+def apply_geometry(img, seg, boxes, M, T):
+    """img [B,1,S,S] float, seg [B,S,S] long or None, boxes list of [K,5] np (letterbox px)."""
+    B, _, S, _ = img.shape
+    Minv = np.linalg.inv(M)
+    theta = np.concatenate([Minv, -(Minv @ T[:, :, None])], axis=2)  # [B,2,3]
+    th = torch.tensor(theta, dtype=torch.float32)
+    grid = F.affine_grid(th, list(img.shape), align_corners=False)
+    out = F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    oseg = None
+    if seg is not None:
+        oseg = F.grid_sample(seg[:, None].float(), grid, mode="nearest", padding_mode="zeros",
+                             align_corners=False)[:, 0].long()
+    obox = []
+    for b in range(B):
+        bx = boxes[b]
+        if bx is None or len(bx) == 0:
+            obox.append(np.zeros((0, 5), np.float32))
+            continue
+        x0, y0, x1, y1 = bx[:, 0], bx[:, 1], bx[:, 2], bx[:, 3]
+        corners = np.stack([np.stack([x0, y0], 1), np.stack([x1, y0], 1),
+                            np.stack([x0, y1], 1), np.stack([x1, y1], 1)], 1)  # [K,4,2]
+        u = corners * 2.0 / S - 1.0
+        u2 = u @ M[b].T + T[b]
+        p = (u2 + 1.0) * S / 2.0
+        nx0, ny0 = p[..., 0].min(1), p[..., 1].min(1)
+        nx1, ny1 = p[..., 0].max(1), p[..., 1].max(1)
+        # shrink the rotated-corner bbox back a little (rotation inflates axis-aligned boxes)
+        area0 = (nx1 - nx0) * (ny1 - ny0)
+        cx0, cy0 = np.clip(nx0, 0, S), np.clip(ny0, 0, S)
+        cx1, cy1 = np.clip(nx1, 0, S), np.clip(ny1, 0, S)
+        area1 = np.clip(cx1 - cx0, 0, None) * np.clip(cy1 - cy0, 0, None)
+        keep = (area1 > 0.5 * area0) & ((cx1 - cx0) > 2) & ((cy1 - cy0) > 2)
+        nb = np.stack([cx0, cy0, cx1, cy1, bx[:, 4]], 1)[keep].astype(np.float32)
+        obox.append(nb)
+    return out, oseg, obox
+
+
+def apply_intensity(x: torch.Tensor, rng: np.random.Generator, strength=1.0):
+    """x [B,1,S,S] in [0,1] (padding 0 stays ~0)."""
+    B = x.shape[0]
+    out = []
+    for b in range(B):
+        xi = x[b:b + 1].clamp(0, 1)
+        g = math.exp(rng.uniform(-0.4, 0.4) * strength)
+        xi = xi.pow(g)
+        if rng.random() < 0.3 * strength:  # mild blur
+            k = torch.tensor([[1., 2., 1.], [2., 4., 2.], [1., 2., 1.]]) / 16
+            xi = F.conv2d(F.pad(xi, (1, 1, 1, 1), mode="replicate"), k[None, None])
+        elif rng.random() < 0.3 * strength:  # unsharp
+            bl = F.avg_pool2d(F.pad(xi, (2, 2, 2, 2), mode="replicate"), 5, 1)
+            xi = (xi + rng.uniform(0.3, 1.0) * (xi - bl)).clamp(0, 1)
+        a = rng.uniform(0.85, 1.15)
+        c = rng.uniform(-0.05, 0.05)
+        xi = xi * a + c * (xi > 0).float()
+        if rng.random() < 0.5 * strength:
+            xi = xi + torch.from_numpy(rng.normal(0, rng.uniform(0.0, 0.02), xi.shape).astype(np.float32))
+        out.append(xi)
+    return torch.cat(out)
+
+
+def gaussian_radius(h, w, min_overlap=0.7):
+    a1 = 1; b1 = h + w; c1 = w * h * (1 - min_overlap) / (1 + min_overlap)
+    r1 = (b1 + math.sqrt(b1 ** 2 - 4 * a1 * c1)) / 2
+    a2 = 4; b2 = 2 * (h + w); c2 = (1 - min_overlap) * w * h
+    r2 = (b2 + math.sqrt(b2 ** 2 - 4 * a2 * c2)) / 2
+    a3 = 4 * min_overlap; b3 = -2 * min_overlap * (h + w); c3 = (min_overlap - 1) * w * h
+    r3 = (b3 + math.sqrt(b3 ** 2 - 4 * a3 * c3)) / 2
+    return min(r1, r2, r3)
+
+
+def centernet_targets(boxes_list, S: int, stride: int, n_cls: int):
+    R = S // stride
+    B = len(boxes_list)
+    hm = np.zeros((B, n_cls, R, R), np.float32)
+    wh = np.zeros((B, 2, R, R), np.float32)
+    off = np.zeros((B, 2, R, R), np.float32)
+    msk = np.zeros((B, 1, R, R), np.float32)
+    ys, xs = np.ogrid[:R, :R]
+    for b, bx in enumerate(boxes_list):
+        for x0, y0, x1, y1, c in bx:
+            w, h = (x1 - x0) / stride, (y1 - y0) / stride
+            if w <= 0 or h <= 0:
+                continue
+            cx, cy = (x0 + x1) / 2 / stride, (y0 + y1) / 2 / stride
+            ix, iy = min(int(cx), R - 1), min(int(cy), R - 1)
+            r = max(0, int(gaussian_radius(math.ceil(h), math.ceil(w))))
+            sig = (2 * r + 1) / 6
+            g = np.exp(-((xs - ix) ** 2 + (ys - iy) ** 2) / (2 * sig * sig))
+            g[g < np.finfo(np.float32).eps * g.max()] = 0
+            hm[b, int(c)] = np.maximum(hm[b, int(c)], g)
+            wh[b, :, iy, ix] = (w, h)
+            off[b, :, iy, ix] = (cx - ix, cy - iy)
+            msk[b, 0, iy, ix] = 1
+    return (torch.from_numpy(hm), torch.from_numpy(wh), torch.from_numpy(off), torch.from_numpy(msk))

@@ -1,0 +1,180 @@
+"""Evaluation per source and pooled on val/test; writes a JSON.
+
+    /usr/bin/python3 -m models.training.evaluate --ckpt models/training/runs/main/final.pt \
+        --out models/training/runs/main/eval.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data as D
+from . import metrics as Mx
+from .augment import normalise_batch
+from .model import CXRNet
+
+
+@torch.no_grad()
+def predict(net, corpus, idx, bs=32):
+    net.eval()
+    res = {"tb_score": [], "probs": [], "dets": [], "lung": []}
+    for k in range(0, len(idx), bs):
+        ii = idx[k:k + bs]
+        x = torch.from_numpy(corpus.images[ii].astype(np.float32))[:, None]
+        o = net(normalise_batch(x))
+        p = torch.softmax(o["cls_logits"], 1)
+        res["probs"].append(p.numpy())
+        res["tb_score"].append(100 * p[:, 2].numpy())
+        res["dets"] += Mx.decode_centernet(o["det_heatmap"], o["det_size"], o["det_offset"],
+                                           stride=net.det_stride)
+        up = F.interpolate(o["lung_logits"], size=x.shape[-2:], mode="bilinear", align_corners=False)
+        res["lung"].append(up.argmax(1).numpy().astype(np.uint8))
+    res["tb_score"] = np.concatenate(res["tb_score"]) if idx else np.zeros(0)
+    res["probs"] = np.concatenate(res["probs"]) if idx else np.zeros((0, 3))
+    res["lung"] = np.concatenate(res["lung"]) if idx else np.zeros((0,))
+    return res
+
+
+def _r(v, n=4):
+    return None if v is None else round(float(v), n)
+
+
+def cls_block(items, scores, probs, thr):
+    y = np.array([it.label == "tb" for it in items])
+    st = Mx.binary_stats(y, scores, thr)
+    st["auc"] = Mx.roc_auc(y, scores)
+    st["accuracy_at_score50"] = Mx.binary_stats(y, scores, 50.0)["accuracy"]
+    exact = [(k, it.cls_allowed[0]) for k, it in enumerate(items) if len(it.cls_allowed) == 1]
+    if exact:
+        kk = np.array([k for k, _ in exact]); yy = np.array([c for _, c in exact])
+        st["acc3_exact_labels"] = float((probs[kk].argmax(1) == yy).mean())
+        st["n3"] = len(exact)
+    return {k: (_r(v) if isinstance(v, float) else v) for k, v in st.items()}
+
+
+def evaluate(net, corpus, splits=("val", "test"), threshold=None, log=print):
+    t0 = time.time()
+    out = {"splits": {}, "split_rule": D.SPLIT_RULE}
+    preds = {}
+    for sp in splits:
+        idx = corpus.indices(sp)
+        preds[sp] = (idx, predict(net, corpus, idx))
+    if threshold is None:
+        idx, pr = preds["val"]
+        y = [corpus.items[i].label == "tb" for i in idx]
+        threshold = Mx.threshold_for_sensitivity(y, pr["tb_score"], 0.90)
+    out["threshold"] = {"tb_score": _r(threshold, 6), "rule": "highest TB score threshold with >= 90% sensitivity on pooled val"}
+    for sp in splits:
+        idx, pr = preds[sp]
+        items = [corpus.items[i] for i in idx]
+        blk = {"classification": {}, "detection": {}, "segmentation": {}}
+        blk["classification"]["pooled"] = cls_block(items, pr["tb_score"], pr["probs"], threshold)
+        for src in D.SETS:
+            sel = [k for k, it in enumerate(items) if it.source == src]
+            if sel:
+                blk["classification"][src] = cls_block([items[k] for k in sel], pr["tb_score"][sel],
+                                                       pr["probs"][sel], threshold)
+        # pooled excluding TBX11K (shortcut check: only mixed-label sources + negatives)
+        sel = [k for k, it in enumerate(items) if it.source != "tbx11k"]
+        blk["classification"]["pooled_without_tbx11k"] = cls_block(
+            [items[k] for k in sel], pr["tb_score"][sel], pr["probs"][sel], threshold)
+        # detection on TBX11K
+        dk = [k for k, it in enumerate(items) if it.source == "tbx11k" and it.has_det]
+        if dk:
+            dets = [pr["dets"][k] for k in dk]
+            gts = [items[k].boxes for k in dk]
+            d = {"n_images": len(dk), "n_boxes": int(sum(len(g) for g in gts))}
+            for ci, cn in enumerate(D.DET_CLASSES):
+                d[f"AP50_{cn}"] = _r(Mx.average_precision(dets, gts, 0.5, ci))
+            aps = [d[f"AP50_{cn}"] for cn in D.DET_CLASSES if d[f"AP50_{cn}"] is not None]
+            d["mAP50"] = _r(np.mean(aps)) if aps else None
+            d["AP50_agnostic"] = _r(Mx.average_precision(dets, gts, 0.5, None))
+            ths = np.arange(0.5, 0.96, 0.05)
+            d["mAP50_95"] = _r(np.mean([np.mean([v for v in (Mx.average_precision(dets, gts, t, c) for c in range(2)) if v is not None]) for t in ths]))
+            blk["detection"]["tbx11k"] = d
+            blk["detection"]["_dets"] = (dk, dets)
+        # negatives: mean max evidence on non-TB images vs TB images (sanity)
+        # segmentation
+        sk = [k for k, it in enumerate(items) if it.seg_idx >= 0 and it.seg_ok]
+        if sk:
+            dr, dl, db = [], [], []
+            for k in sk:
+                gt = corpus.seg[items[k].seg_idx]
+                pd = pr["lung"][k]
+                dr.append(Mx.dice(pd, gt, 1)); dl.append(Mx.dice(pd, gt, 2))
+                db.append(Mx.dice(pd > 0, gt > 0, True))
+            blk["segmentation"]["shenzhen"] = {"n": len(sk), "dice_right": _r(np.mean(dr)),
+                                               "dice_left": _r(np.mean(dl)),
+                                               "dice_mean_lr": _r((np.mean(dr) + np.mean(dl)) / 2),
+                                               "dice_both_lungs": _r(np.mean(db))}
+        out["splits"][sp] = blk
+    # TBX11K official val (= val + test halves) detection
+    if "val" in preds and "test" in preds:
+        dets, gts = [], []
+        for sp in ("val", "test"):
+            if "_dets" in out["splits"][sp]["detection"]:
+                dk, dd = out["splits"][sp]["detection"]["_dets"]
+                items = [corpus.items[preds[sp][0][k]] for k in dk]
+                dets += dd; gts += [it.boxes for it in items]
+        if dets:
+            d = {"n_images": len(dets)}
+            for ci, cn in enumerate(D.DET_CLASSES):
+                d[f"AP50_{cn}"] = _r(Mx.average_precision(dets, gts, 0.5, ci))
+            d["mAP50"] = _r(np.mean([d[f"AP50_{cn}"] for cn in D.DET_CLASSES]))
+            d["AP50_agnostic"] = _r(Mx.average_precision(dets, gts, 0.5, None))
+            out["tbx11k_official_val_detection"] = d
+    for sp in splits:
+        out["splits"][sp]["detection"].pop("_dets", None)
+    out["eval_seconds"] = round(time.time() - t0, 1)
+    return out
+
+
+def summary_line(ev):
+    parts = []
+    for sp, blk in ev["splits"].items():
+        c = blk["classification"]["pooled"]
+        parts.append(f"{sp}: acc={c['accuracy']} auc={c['auc']} sens={c['sensitivity']} spec={c['specificity']}")
+        c2 = blk["classification"]["pooled_without_tbx11k"]
+        parts.append(f"{sp}-noTBX: auc={c2['auc']} acc={c2['accuracy']}")
+        if "tbx11k" in blk["detection"]:
+            parts.append(f"{sp}: mAP50={blk['detection']['tbx11k']['mAP50']}")
+        if "shenzhen" in blk["segmentation"]:
+            parts.append(f"{sp}: dice={blk['segmentation']['shenzhen']['dice_mean_lr']}")
+    return " | ".join(parts)
+
+
+def load_net(ckpt_path):
+    ck = torch.load(ckpt_path, map_location="cpu")
+    net = CXRNet(**ck.get("model_kwargs", {}))
+    net.load_state_dict(ck["model"])
+    net.eval()
+    return net, ck
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--data-root", default=D.default_data_root())
+    ap.add_argument("--cache-dir", default="/tmp/cxr_tb_cache")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("CXR_THREADS", "1")))
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    net, ck = load_net(a.ckpt)
+    corpus = D.Corpus(a.data_root, ck["args"]["size"], a.cache_dir)
+    ev = evaluate(net, corpus)
+    ev["checkpoint"] = a.ckpt
+    ev["step"] = ck.get("step")
+    with open(a.out, "w") as f:
+        json.dump(ev, f, indent=1)
+    print(summary_line(ev))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""Assemble the model pack: manifest.json + MODEL_CARD.md next to model.onnx.
+
+    /usr/bin/python3 -m models.training.pack --run-dir models/training/runs/main \
+        --pack-dir models/packs/cxr-tb-v1
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+
+import torch
+
+from . import data as D
+from . import preprocess as pp
+from .export import sha256_file
+from .model import OUTPUT_NAMES, output_shapes
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+OUTPUT_DOC = {
+    "cls_logits": "raw logits over class_names; TB score = 100 * softmax(cls_logits)[2]",
+    "det_heatmap": "per-class centre heatmap after sigmoid (det_class_names), stride det_stride",
+    "det_size": "box width, height in input (letterbox) pixels at each heatmap cell",
+    "det_offset": "sub-cell centre offset (x, y) in heatmap cells; centre_px = (ix + off_x) * stride",
+    "lung_logits": "lung-field logits over lung_class_names at stride 2 (softmax/argmax, then upsample bilinearly)",
+    "evidence": "coarse evidence map = max over det_heatmap classes, [0,1], stride det_stride",
+}
+
+
+def load(p):
+    with open(p) as f:
+        return json.load(f)
+
+
+def fmt(v, pct=False):
+    if v is None:
+        return "–"
+    return f"{100 * v:.1f}%" if pct else f"{v:.3f}"
+
+
+def cls_table(ev):
+    lines = ["| split | source | n (TB/not) | accuracy | sensitivity | specificity | ROC AUC |",
+             "|---|---|---|---|---|---|---|"]
+    for sp in ("val", "test"):
+        blk = ev["splits"][sp]["classification"]
+        for src, c in blk.items():
+            lines.append(f"| {sp} | {src} | {c['n']} ({c['n_tb']}/{c['n_not_tb']}) | {fmt(c['accuracy'], True)} | "
+                         f"{fmt(c['sensitivity'], True)} | {fmt(c['specificity'], True)} | {fmt(c['auc'])} |")
+    return "\n".join(lines)
+
+
+def det_seg_table(ev):
+    lines = ["| split | det images | AP50 active | AP50 obsolete | mAP50 | AP50 class-agnostic | mAP50:95 | lung Dice R / L / mean (n) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for sp in ("val", "test"):
+        d = ev["splits"][sp]["detection"].get("tbx11k", {})
+        s = ev["splits"][sp]["segmentation"].get("shenzhen", {})
+        lines.append(f"| {sp} | {d.get('n_images', '–')} | {fmt(d.get('AP50_ActiveTuberculosis'))} | "
+                     f"{fmt(d.get('AP50_ObsoletePulmonaryTuberculosis'))} | {fmt(d.get('mAP50'))} | "
+                     f"{fmt(d.get('AP50_agnostic'))} | {fmt(d.get('mAP50_95'))} | "
+                     f"{fmt(s.get('dice_right'))} / {fmt(s.get('dice_left'))} / {fmt(s.get('dice_mean_lr'))} ({s.get('n', '–')}) |")
+    o = ev.get("tbx11k_official_val_detection")
+    if o:
+        lines.append(f"| official TBX11K val (both halves) | {o['n_images']} | {fmt(o['AP50_ActiveTuberculosis'])} | "
+                     f"{fmt(o['AP50_ObsoletePulmonaryTuberculosis'])} | {fmt(o['mAP50'])} | {fmt(o['AP50_agnostic'])} | – | |")
+    return "\n".join(lines)
+
+
+def compare_table(run_dirs):
+    rows = []
+    for rd in run_dirs:
+        p = os.path.join(rd, "eval.json")
+        if not os.path.exists(p):
+            continue
+        ev = load(p)
+        v, t = ev["splits"]["val"], ev["splits"]["test"]
+        def g(blk, *keys):
+            x = blk
+            for k in keys:
+                x = (x or {}).get(k)
+            return x
+        tp = ev.get("task_probs", {})
+        rows.append(f"| {os.path.basename(os.path.normpath(rd))} | {ev.get('sampler')} | {ev.get('step')} | "
+                    f"{tp.get('cls', 0):.2f}/{tp.get('det', 0):.2f}/{tp.get('seg', 0):.2f} | "
+                    f"{fmt(g(v, 'classification', 'pooled', 'auc'))} | {fmt(g(t, 'classification', 'pooled', 'auc'))} | "
+                    f"{fmt(g(t, 'classification', 'pooled', 'accuracy'), True)} | "
+                    f"{fmt(g(v, 'classification', 'pooled_without_tbx11k', 'auc'))} | "
+                    f"{fmt((ev.get('tbx11k_official_val_detection') or {}).get('mAP50'))} | "
+                    f"{fmt(g(v, 'segmentation', 'shenzhen', 'dice_mean_lr'))} |")
+    if not rows:
+        return ""
+    head = ["## Sampler comparison (equal step budget, same seed, 256 px, batch 16)",
+            "Task probabilities cls/det/seg; AUC = TB vs not-TB pooled; 'val no-TBX' = pooled val without TBX11K; "
+            "mAP50 on the whole official TBX11K val; Dice = mean of right/left lung on Shenzhen val.",
+            "",
+            "| run | sampler | steps | p(cls/det/seg) | val AUC | test AUC | test acc | val AUC no-TBX | det mAP50 | lung Dice val |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    return "\n".join(head + rows)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--pack-dir", default=os.path.join(HERE, "..", "packs", "cxr-tb-v1"))
+    ap.add_argument("--name", default="cxr-tb-v1")
+    ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--data-root", default=D.default_data_root())
+    ap.add_argument("--card-extra", default=os.path.join(HERE, "card_sections.md"),
+                    help="hand-written card sections appended (size trade-off, limits)")
+    ap.add_argument("--compare-runs", nargs="*", default=[],
+                    help="run dirs with eval.json for the sampler comparison table")
+    a = ap.parse_args(argv)
+    ev = load(os.path.join(a.run_dir, "eval.json"))
+    ck = torch.load(os.path.join(a.run_dir, "final.pt"), map_location="cpu")
+    args = ck["args"]
+    size = args["size"]
+    onnx_path = os.path.join(a.pack_dir, "model.onnx")
+    rows = D.load_rows(a.data_root)
+    train_rows = [r for r in rows if r["_split"] == "train"]
+    val_rows = [r for r in rows if r["_split"] == "val"]
+    test_rows = [r for r in rows if r["_split"] == "test"]
+    thr = ev["threshold"]["tb_score"]
+    val_pooled = ev["splits"]["val"]["classification"]["pooled"]
+    manifest = {
+        "name": a.name,
+        "version": a.version,
+        "created_utc": dt.datetime.utcnow().replace(microsecond=0).isoformat() + "Z",
+        "framework": {"trained_with": f"PyTorch {torch.__version__}", "format": "onnx", "opset": 17},
+        "model_file": "model.onnx",
+        "model_sha256": sha256_file(onnx_path),
+        "model_bytes": os.path.getsize(onnx_path),
+        "input": {"name": "image", "shape": ["N", 1, size, size], "dtype": "float32"},
+        "input_size": size,
+        "preprocess": pp.preprocess_spec(size),
+        "outputs": [{"name": n, "shape": output_shapes(size)[n], "dtype": "float32", "description": OUTPUT_DOC[n]}
+                    for n in OUTPUT_NAMES],
+        "class_names": D.CLASS_NAMES,
+        "tb_class_index": 2,
+        "tb_score": "100 * softmax(cls_logits)[:, 2]",
+        "det_class_names": D.DET_CLASSES,
+        "det_stride": 4,
+        "det_decode": {"peak": "3x3 max-pool NMS on det_heatmap", "top_k": 100,
+                       "box": "cx=(ix+off_x)*4, cy=(iy+off_y)*4, w,h=det_size; x0=cx-w/2 ... in letterbox px, then map back with preprocess.letterbox.inverse",
+                       "suggested_display_score": 0.3},
+        "lung_class_names": D.LUNG_CLASSES,
+        "lung_stride": 2,
+        "lung_note": "right_lung = patient's right = image left on a PA view",
+        "evidence": {"name": "evidence", "stride": 4, "definition": "max over det_heatmap classes"},
+        "operating_point": {
+            "tb_score_threshold": thr,
+            "rule": ev["threshold"]["rule"],
+            "chosen_on": "val split (see split_rule)",
+            "val_sensitivity": val_pooled["sensitivity"], "val_specificity": val_pooled["specificity"],
+            "note": "calibrate locally before use (WHO: set the threshold on local data)",
+        },
+        "training": {
+            "run": os.path.basename(os.path.normpath(a.run_dir)),
+            "steps": ck.get("step"), "sampler": args["sampler"], "seed": args["seed"],
+            "init_from": ck["meta"].get("init"), "lr": args["lr"],
+            "batch_size": args["batch_size"], "task_sizes": ck["meta"]["sizes"],
+            "task_probs": ck["meta"]["probs"],
+            "data_sets": D.SETS,
+            "split_rule": D.SPLIT_RULE,
+            "train_fingerprint_sha256": D.fingerprint(train_rows),
+            "train_rows": len(train_rows),
+            "val_fingerprint_sha256": D.fingerprint(val_rows), "val_rows": len(val_rows),
+            "test_fingerprint_sha256": D.fingerprint(test_rows), "test_rows": len(test_rows),
+            "fingerprint_rule": "sha256 over '<set>\\t<raw manifest.jsonl line>\\n' for the rows, sorted by (set, id)",
+        },
+        "metrics_summary": {
+            sp: {"tb_accuracy": ev["splits"][sp]["classification"]["pooled"]["accuracy"],
+                 "tb_auc": ev["splits"][sp]["classification"]["pooled"]["auc"],
+                 "tb_sensitivity": ev["splits"][sp]["classification"]["pooled"]["sensitivity"],
+                 "tb_specificity": ev["splits"][sp]["classification"]["pooled"]["specificity"],
+                 "det_mAP50_tbx11k": ev["splits"][sp]["detection"].get("tbx11k", {}).get("mAP50"),
+                 "lung_dice": ev["splits"][sp]["segmentation"].get("shenzhen", {}).get("dice_mean_lr")}
+            for sp in ("val", "test")},
+        "parity_fixture": "parity/index.json",
+        "metrics_file": "metrics.json",
+        "intended_use": "adult PA/AP chest X-ray triage aid for TB; not a diagnosis",
+    }
+    with open(os.path.join(a.pack_dir, "metrics.json"), "w") as f:
+        json.dump(ev, f, indent=1)
+    with open(os.path.join(a.pack_dir, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    init_note = f", initialised from `{ck['meta']['init']}`" if ck["meta"].get("init") else ""
+    extra = open(a.card_extra).read() if os.path.exists(a.card_extra) else ""
+    card = f"""# Model card — {a.name} v{a.version}
+
+Multi-task chest X-ray model for an offline TB-clinic reading station: TB / sick-not-TB / healthy
+classification (TB score = 100·p(TB)), CenterNet-style TB lesion detection (active, obsolete),
+lung-field segmentation (right / left) and a coarse evidence heatmap. Trained from scratch
+(no pretrained weights) on a 2-core CPU. ONNX opset 17, {manifest['model_bytes'] / 1e6:.1f} MB,
+sha256 `{manifest['model_sha256']}`.
+
+## Intended use
+Adult PA/AP chest radiographs; triage aid that flags images for a human reader. **Not** a diagnostic
+device. The operating threshold (TB score ≥ {thr:.2f}, chosen on the validation split for ≥ 90 %
+sensitivity) must be re-calibrated on local data before use, as WHO advises for CAD software.
+Not for children, lateral views, or non-chest images.
+
+## Data and splits
+Public data under `/work/shared/datasets` (see each set's README for origin and terms): TBX11K TB subset
+(800, boxes), Shenzhen (290, 174 approximate lung masks), TBX11K extra DA/DB (173 after dropping duplicates),
+NIH ChestX-ray14 subset (311), ieee8023 COVID (287), Actualmed (44), Figure1 (37).
+Split rule: {D.SPLIT_RULE}.
+Rows: train {len(train_rows)}, val {len(val_rows)}, test {len(test_rows)}.
+Training-data fingerprint (sha256): `{manifest['training']['train_fingerprint_sha256']}`.
+
+**Source shortcut.** All TBX11K images are TB-positive and no same-source negatives exist, so a classifier can
+learn "which hospital". Guards: per-image z-score normalisation, gamma/blur/noise and affine/aspect/zoom-out
+augmentation (which also produces black letterbox borders on square sources), class-and-source balanced
+sampling (sqrt of group size), and evaluation per source plus a pooled figure **without TBX11K**. Only Shenzhen
+and DA/DB contain both TB and non-TB images; their per-source AUC is the most honest TB signal here.
+
+## Metrics (threshold {thr:.2f} from val; run `{manifest['training']['run']}`, {ck.get('step')} steps, sampler `{args['sampler']}`{init_note})
+Paper figures for reference (PaliGemma-CXR): TB accuracy 90.3 %, detection mAP 19.4 — different data, model
+and evaluation protocol, not directly comparable.
+
+### Classification (TB vs not-TB)
+{cls_table(ev)}
+
+### Detection (TBX11K) and lung segmentation (Shenzhen, confidence "ok" masks)
+{det_seg_table(ev)}
+
+{compare_table(a.compare_runs)}
+
+{extra}
+"""
+    with open(os.path.join(a.pack_dir, "MODEL_CARD.md"), "w") as f:
+        f.write(card)
+    print("wrote", os.path.join(a.pack_dir, "manifest.json"), os.path.join(a.pack_dir, "MODEL_CARD.md"))
+
+
+if __name__ == "__main__":
+    main()
