@@ -46,7 +46,7 @@ export class AnalysisQueue {
   ) {}
 
   progress(): QueueProgress {
-    const pending = this.model ? this.store.imagesAwaitingAnalysis(this.model.model, 100_000).length : 0;
+    const pending = this.model ? this.store.countImagesAwaitingAnalysis(this.model.model) : 0;
     return {
       pending,
       done: this.done,

@@ -1,5 +1,6 @@
 // Reader-study metrics on plain arrays: classification at a threshold and over thresholds (ROC AUC with ties),
 // detection AP (VOC all-point at one IoU, COCO-style mean over IoU .50:.05:.95) and mask overlap (Dice, IoU).
+import type { LbBox } from '../inference/postprocess';
 
 export interface BinaryStats {
   n: number;
@@ -85,14 +86,8 @@ export function sensitivityAtSpecificity(y: boolean[], scores: number[], target 
   return { threshold: above.length ? Math.min(...above) : Infinity, sensitivity: sens, specificity: spec };
 }
 
-export interface DetBox {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-  score: number;
-  cls: number;
-}
+/** A detection as the post-processing produces it (corners, score, class index). */
+export type DetBox = LbBox;
 
 export interface GtBox {
   x0: number;
@@ -141,11 +136,8 @@ function rankedMatches(dets: DetBox[][], gts: GtBox[][], thr: number, cls: numbe
   return { tp, npos };
 }
 
-/** VOC-style AP at one IoU threshold with all-point interpolation (area under the monotone precision envelope).
- * cls null: class-agnostic. Null when there is no ground truth. */
-export function averagePrecision(dets: DetBox[][], gts: GtBox[][], iouThr = 0.5, cls: number | null = null): number | null {
-  const { tp, npos } = rankedMatches(dets, gts, iouThr, cls, true);
-  if (!npos) return null;
+/** Recall and precision after each detection in score order, from its true-positive flags. */
+function precisionRecall(tp: number[], npos: number): { rec: number[]; prec: number[] } {
   const rec: number[] = [];
   const prec: number[] = [];
   let ctp = 0;
@@ -154,6 +146,15 @@ export function averagePrecision(dets: DetBox[][], gts: GtBox[][], iouThr = 0.5,
     rec.push(ctp / npos);
     prec.push(ctp / (k + 1));
   });
+  return { rec, prec };
+}
+
+/** VOC-style AP at one IoU threshold with all-point interpolation (area under the monotone precision envelope).
+ * cls null: class-agnostic. Null when there is no ground truth. */
+export function averagePrecision(dets: DetBox[][], gts: GtBox[][], iouThr = 0.5, cls: number | null = null): number | null {
+  const { tp, npos } = rankedMatches(dets, gts, iouThr, cls, true);
+  if (!npos) return null;
+  const { rec, prec } = precisionRecall(tp, npos);
   const mrec = [0, ...rec, 1];
   const mpre = [0, ...prec, 0];
   for (let i = mpre.length - 2; i >= 0; i--) mpre[i] = Math.max(mpre[i], mpre[i + 1]);
@@ -166,14 +167,7 @@ export function averagePrecision(dets: DetBox[][], gts: GtBox[][], iouThr = 0.5,
 export function cocoAp(dets: DetBox[][], gts: GtBox[][], iouThr: number, cls: number | null = null): number | null {
   const { tp, npos } = rankedMatches(dets, gts, iouThr, cls, false);
   if (!npos) return null;
-  const rec: number[] = [];
-  const prec: number[] = [];
-  let ctp = 0;
-  tp.forEach((t, k) => {
-    ctp += t;
-    rec.push(ctp / npos);
-    prec.push(ctp / (k + 1));
-  });
+  const { rec, prec } = precisionRecall(tp, npos);
   for (let i = prec.length - 2; i >= 0; i--) prec[i] = Math.max(prec[i], prec[i + 1]);
   let s = 0;
   for (let r = 0; r <= 100; r++) {

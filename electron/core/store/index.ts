@@ -501,6 +501,17 @@ export class CaseStore {
       .all(model.name, model.version, model.name, model.version, limit) as number[];
   }
 
+  countImagesAwaitingAnalysis(model: { name: string; version: string }): number {
+    return this.db
+      .prepare(
+        `SELECT count(*) FROM images i
+          WHERE NOT EXISTS (SELECT 1 FROM analyses a WHERE a.image_ref = i.id AND a.model_name = ? AND a.model_version = ?)
+            AND NOT EXISTS (SELECT 1 FROM analysis_failures f WHERE f.image_ref = i.id AND f.model_name = ? AND f.model_version = ?)`,
+      )
+      .pluck()
+      .get(model.name, model.version, model.name, model.version) as number;
+  }
+
   /** Store the model's reading of an image and update its case's AI score (the highest of its images). */
   saveAnalysis(a: StoredAnalysisInput, now: string = new Date().toISOString()): { analysisId: number; caseId: number } {
     return this.db.transaction(() => {

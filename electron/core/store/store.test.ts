@@ -242,9 +242,11 @@ test('analyses are stored per image and model version; the case takes its highes
   const b = store.insertImage(record(2, { study: '1.2.3.1', pid: 'P1', name: 'Patient^00001', series: '1.2.3.1.2' }));
   const model = { name: 'm', version: '1', sha256: 'x', ep: 'cpu' };
   assert.deepEqual(store.imagesAwaitingAnalysis(model), [a.imageId, b.imageId]);
+  assert.equal(store.countImagesAwaitingAnalysis(model), 2);
   store.saveAnalysis({ imageId: a.imageId, model, tbScore: 12.5, label: 'healthy', result: { boxes: [] }, evidence: new Uint8Array([1, 2]) });
   store.recordAnalysisFailure(b.imageId, model, { code: 'INFERENCE_FAILED', message: 'boom' });
   assert.deepEqual(store.imagesAwaitingAnalysis(model), []);
+  assert.equal(store.countImagesAwaitingAnalysis(model), 0);
   assert.deepEqual(store.imagesAwaitingAnalysis({ name: 'm', version: '2' }), [a.imageId, b.imageId]);
   let row = store.findCasesForWorklist({ sort: { key: 'aiScore', dir: 'desc' }, filter: {}, offset: 0, limit: 5 }).rows[0];
   assert.equal(row.aiScore, 12.5);
