@@ -14,20 +14,25 @@ export function AiPanel({ imageId }: { imageId: number }) {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
+    let have = false;
     const load = () =>
       call('analysis:get', { imageId })
-        .then((r) => live && setState(r))
+        .then((r) => {
+          if (!live) return;
+          have = r.analysis !== null;
+          setState(r);
+        })
         .catch((e) => live && setError(errorMessage(e)));
     load();
-    // A reading that arrives while the image is open shows up without a reload.
+    // A reading that arrives while the image is open shows up without a reload; once it is here, it never changes.
     const off = onEvent('analysis:onProgress', () => {
-      if (!state?.analysis) load();
+      if (!have) load();
     });
     return () => {
       live = false;
       off();
     };
-  }, [imageId]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [imageId]);
 
   if (error) return <aside className="ai-panel" data-testid="ai-panel">AI reading unavailable: {error}</aside>;
   if (!state) return null;
