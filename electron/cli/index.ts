@@ -9,6 +9,8 @@ import { defaultDbPath } from '../core/paths';
 import { defaultPackDir } from '../core/inference/index';
 import { toErrorInfo } from '../core/errors';
 import { WorklistSortKey, CaseStatus } from '../contract/index';
+import { commands } from './commands';
+import { stdio, type Out } from './out';
 
 const USAGE = `Usage: cxr <command> [options]
 
@@ -16,8 +18,7 @@ Commands:
   import PATH...   import DICOM, PNG and JPEG files; folders are walked recursively
   cases            list the cases on the worklist
   serve            run the local web mode (the UI and API on 127.0.0.1 with a per-run token)
-  analyze FILE...  read images with the model: cxr analyze FILE... --json [--model DIR] [--ep cpu|cuda|dml]
-  eval             measure the model: cxr eval --manifest FILE [--manifest FILE...] [--split test|val] --json [--model DIR]
+${Object.values(commands).map((c) => `  ${c.usage}`).join('\n')}
 
 Options:
   --db FILE        the case database (default: the app's own, ${defaultDbPath(process.platform, process.env)})
@@ -33,15 +34,11 @@ Options:
   --help           this text
 `;
 
-type Out = { log(line: string): void; err(line: string): void };
-const stdio: Out = { log: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
 
 export async function main(argv: string[], out: Out = stdio): Promise<number> {
-  // The model commands need no case store and take options of their own.
-  if (argv[0] === 'analyze' || argv[0] === 'eval') {
-    const m = await import('./analyze');
-    return argv[0] === 'analyze' ? m.runAnalyze(argv.slice(1), out) : m.runEval(argv.slice(1), out);
-  }
+  // Commands with options of their own (see ./commands.ts).
+  const entry = argv[0] !== undefined && Object.prototype.hasOwnProperty.call(commands, argv[0]) ? commands[argv[0]] : undefined;
+  if (entry) return (await entry.load()).run(argv.slice(1), out);
   let parsed;
   try {
     parsed = parseArgs({
@@ -149,7 +146,7 @@ function runCases(ws: Workstation, o: { json?: boolean; sort?: string; asc?: boo
 async function runServe(ws: Workstation, port: number, out: Out): Promise<number> {
   const { startServer } = await import('../server/index');
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const staticDir = path.resolve(here, '../../dist/renderer');
+  const staticDir = process.env.CXR_RENDERER_OUT ? path.resolve(process.env.CXR_RENDERER_OUT) : path.resolve(here, '../../dist/renderer');
   if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
     out.err('cxr serve: the user interface is not built; run `npm run serve` (it builds it) or `npm run build:renderer` first.');
     await ws.close();

@@ -50,3 +50,14 @@ test('the preload name lists match the contract exactly', () => {
   assert.deepEqual([...EVENT_NAMES].sort(), [...eventNames].sort());
   assert.equal(isKnownCall('constructor'), false);
 });
+
+test('no two domains claim the same call or event name', async () => {
+  const { domains } = await import('./index');
+  const seen = new Map<string, string>();
+  for (const [domain, d] of Object.entries(domains)) {
+    for (const name of [...d.calls, ...d.events]) {
+      assert.equal(seen.get(name), undefined, `${name} is claimed by ${seen.get(name)} and ${domain}`);
+      seen.set(name, domain);
+    }
+  }
+});

@@ -1,189 +1,46 @@
 // The one API contract between the renderer and the main side (Electron IPC or the local web server).
 // Every call has a name, a request schema and a response schema; the receiving side validates both ways.
-// This module imports nothing of ours, so that every layer may depend on it.
+// This module imports nothing of ours but its own domain modules, so that every layer may depend on it.
+// Each domain (annotations, reporting, accounts, exports, system, network) keeps its calls and events in a module of
+// its own; the names are `domain:verb`, and contract.test.ts checks that no two domains claim the same name.
 import { z } from 'zod';
+import { coreCalls, coreEvents, type ErrorInfo } from './schemas';
+import { annotationCalls, annotationEvents } from './annotations';
+import { reportingCalls, reportingEvents } from './reporting';
+import { accountCalls, accountEvents } from './accounts';
+import { exportCalls, exportEvents } from './exports';
+import { systemCalls, systemEvents } from './system';
+import { networkCalls, networkEvents } from './network';
 
-const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes (Uint8Array)');
-
-export const ErrorInfo = z.object({
-  code: z.string(),
-  message: z.string(),
-});
-export type ErrorInfo = z.infer<typeof ErrorInfo>;
-
-export const Result = <T extends z.ZodType>(value: T) =>
-  z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), value }), z.object({ ok: z.literal(false), error: ErrorInfo })]);
-
-export const CaseStatus = z.enum(['new', 'analyzed', 'in_review', 'signed']);
-export type CaseStatus = z.infer<typeof CaseStatus>;
-
-export const WorklistSortKey = z.enum(['patientName', 'patientId', 'studyDate', 'modality', 'status', 'aiScore', 'importedAt']);
-export type WorklistSortKey = z.infer<typeof WorklistSortKey>;
-
-export const WorklistQuery = z.object({
-  sort: z.object({ key: WorklistSortKey, dir: z.enum(['asc', 'desc']) }).default({ key: 'importedAt', dir: 'desc' }),
-  filter: z
-    .object({
-      text: z.string().max(200).optional(),
-      status: CaseStatus.optional(),
-      modality: z.string().max(16).optional(),
-    })
-    .default({}),
-  offset: z.number().int().min(0).default(0),
-  limit: z.number().int().min(1).max(1000).default(100),
-});
-export type WorklistQuery = z.input<typeof WorklistQuery>;
-
-export const WorklistRow = z.object({
-  caseId: z.number().int(),
-  patientName: z.string(),
-  patientId: z.string(),
-  studyDate: z.string().nullable(),
-  modality: z.string().nullable(),
-  view: z.string().nullable(),
-  description: z.string().nullable(),
-  status: CaseStatus,
-  aiScore: z.number().nullable(),
-  imageCount: z.number().int(),
-  firstImageId: z.number().int().nullable(),
-  importedAt: z.string(),
-});
-export type WorklistRow = z.infer<typeof WorklistRow>;
-
-export const WindowPreset = z.object({ name: z.string(), center: z.number(), width: z.number().positive() });
-export type WindowPreset = z.infer<typeof WindowPreset>;
-
-/** Everything the viewer needs to display an image, except the pixels themselves. */
-export const ImageInfo = z.object({
-  imageId: z.number().int(),
-  caseId: z.number().int(),
-  sopInstanceUid: z.string(),
-  rows: z.number().int().positive(),
-  columns: z.number().int().positive(),
-  bitsStored: z.number().int(),
-  photometric: z.enum(['MONOCHROME1', 'MONOCHROME2']),
-  /** modality value = stored pixel value * rescaleSlope + rescaleIntercept (pixels are sent as unsigned 16-bit). */
-  rescaleSlope: z.number(),
-  rescaleIntercept: z.number(),
-  /** [row spacing, column spacing] in mm, or null when the file does not say. */
-  pixelSpacing: z.tuple([z.number().positive(), z.number().positive()]).nullable(),
-  /** Smallest and largest stored pixel value. */
-  minPixel: z.number(),
-  maxPixel: z.number(),
-  /** Window presets in modality units; the first is the default. */
-  windows: z.array(WindowPreset).min(1),
-  modality: z.string().nullable(),
-  view: z.string().nullable(),
-  sourceName: z.string(),
-  transferSyntax: z.string().nullable(),
-});
-export type ImageInfo = z.infer<typeof ImageInfo>;
-
-export const CaseDetail = z.object({
-  caseId: z.number().int(),
-  studyInstanceUid: z.string(),
-  patientName: z.string(),
-  patientId: z.string(),
-  patientSex: z.string().nullable(),
-  patientBirthDate: z.string().nullable(),
-  studyDate: z.string().nullable(),
-  accessionNumber: z.string().nullable(),
-  description: z.string().nullable(),
-  status: CaseStatus,
-  images: z.array(ImageInfo),
-});
-export type CaseDetail = z.infer<typeof CaseDetail>;
-
-export const ImportOutcome = z.discriminatedUnion('status', [
-  z.object({ status: z.literal('imported'), caseId: z.number().int(), imageId: z.number().int(), sopInstanceUid: z.string() }),
-  z.object({
-    status: z.literal('duplicate'),
-    caseId: z.number().int(),
-    imageId: z.number().int(),
-    reason: z.string(),
-  }),
-]);
-export type ImportOutcome = z.infer<typeof ImportOutcome>;
-
-const Point = z.tuple([z.number(), z.number()]);
-
-/** The model's reading of one image, in original pixel coordinates, as stored (never overwritten). */
-export const AnalysisView = z.object({
-  imageId: z.number().int(),
-  tbScore: z.number().min(0).max(100),
-  /** the pack's operating point: tbScore >= threshold flags the image */
-  threshold: z.number(),
-  label: z.string(),
-  probabilities: z.array(z.object({ name: z.string(), p: z.number() })),
-  boxes: z.array(z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number(), label: z.string(), score: z.number() })),
-  lungs: z.object({ right: z.array(Point), left: z.array(Point) }),
-  zones: z.array(
-    z.object({
-      box: z.number().int(),
-      side: z.enum(['right', 'left']),
-      zone: z.enum(['upper', 'middle', 'lower']),
-      overlap: z.number(),
-      method: z.enum(['lung_mask', 'image_halves']),
-    }),
-  ),
-  /** coarse evidence heatmap: width*height bytes (0..255), covering the image from `origin` in cells of `cell` pixels */
-  evidence: z.object({ width: z.number().int(), height: z.number().int(), origin: Point, cell: Point, grid: bytes }).nullable(),
-  timingsMs: z.record(z.string(), z.number()),
-  model: z.object({ name: z.string(), version: z.string(), ep: z.string() }),
-  createdAt: z.string(),
-});
-export type AnalysisView = z.infer<typeof AnalysisView>;
-
-export const AnalysisProgress = z.object({
-  pending: z.number().int(),
-  done: z.number().int(),
-  failed: z.number().int(),
-  currentImageId: z.number().int().nullable(),
-  model: z.object({ name: z.string(), version: z.string(), ep: z.string() }).nullable(),
-  modelError: ErrorInfo.nullable(),
-});
-export type AnalysisProgress = z.infer<typeof AnalysisProgress>;
-
-/** Largest file the workstation accepts (a 43 x 43 cm detector at 0.1 mm, 16 bit, is about 37 MB). */
-export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+export * from './schemas';
+export * from './annotations';
+export * from './reporting';
+export * from './accounts';
+export * from './exports';
+export * from './system';
+export * from './network';
 
 export const contract = {
-  'app:info': {
-    request: z.object({}),
-    response: z.object({
-      name: z.string(),
-      version: z.string(),
-      schemaVersion: z.number().int(),
-      dataDir: z.string(),
-      transport: z.enum(['ipc', 'http']),
-    }),
-  },
-  'import:file': {
-    request: z.object({ name: z.string().min(1).max(4096), bytes: bytes.refine((b) => b.byteLength <= MAX_IMPORT_BYTES, 'file too large') }),
-    response: ImportOutcome,
-  },
-  'cases:list': {
-    request: WorklistQuery,
-    response: z.object({ total: z.number().int(), rows: z.array(WorklistRow) }),
-  },
-  'cases:get': {
-    request: z.object({ caseId: z.number().int() }),
-    response: CaseDetail,
-  },
-  'images:pixels': {
-    request: z.object({ imageId: z.number().int() }),
-    /** rows * columns unsigned 16-bit little-endian stored values, row-major. */
-    response: z.object({ imageId: z.number().int(), bytes }),
-  },
-  'analysis:status': {
-    request: z.object({}),
-    response: AnalysisProgress,
-  },
-  'analysis:get': {
-    request: z.object({ imageId: z.number().int() }),
-    response: z.object({ analysis: AnalysisView.nullable(), failure: ErrorInfo.nullable() }),
-  },
+  ...coreCalls,
+  ...annotationCalls,
+  ...reportingCalls,
+  ...accountCalls,
+  ...exportCalls,
+  ...systemCalls,
+  ...networkCalls,
 } as const;
+
+/** Every domain's call and event names, to check that none is claimed twice. */
+export const domains = {
+  core: { calls: Object.keys(coreCalls), events: Object.keys(coreEvents) },
+  annotations: { calls: Object.keys(annotationCalls), events: Object.keys(annotationEvents) },
+  reporting: { calls: Object.keys(reportingCalls), events: Object.keys(reportingEvents) },
+  accounts: { calls: Object.keys(accountCalls), events: Object.keys(accountEvents) },
+  exports: { calls: Object.keys(exportCalls), events: Object.keys(exportEvents) },
+  system: { calls: Object.keys(systemCalls), events: Object.keys(systemEvents) },
+  network: { calls: Object.keys(networkCalls), events: Object.keys(networkEvents) },
+};
+
 
 export type Contract = typeof contract;
 export type CallName = keyof Contract;
@@ -193,8 +50,13 @@ export type CallReply<N extends CallName> = { ok: true; value: CallResponse<N> }
 
 /** Events the main side pushes to the renderer. */
 export const events = {
-  'cases:onChanged': z.object({ caseIds: z.array(z.number().int()) }),
-  'analysis:onProgress': AnalysisProgress,
+  ...coreEvents,
+  ...annotationEvents,
+  ...reportingEvents,
+  ...accountEvents,
+  ...exportEvents,
+  ...systemEvents,
+  ...networkEvents,
 } as const;
 export type Events = typeof events;
 export type EventName = keyof Events;

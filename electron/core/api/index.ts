@@ -2,8 +2,15 @@
 // (Electron IPC, the local web server, tests) uses: validate the request, run, validate the response, and answer
 // `{ ok: true, value } | { ok: false, error }`. Nothing here knows about Electron or HTTP.
 import { EventEmitter } from 'node:events';
-import { contract, isCallName, type CallName, type CallReply, type CallResponse, type EventName, type EventPayload, type Contract } from '../../contract/index';
-import type { z } from 'zod';
+import os from 'node:os';
+import { contract, isCallName, type CallName, type CallReply, type EventName, type EventPayload } from '../../contract/index';
+import type { Actor, Handlers, HandlerContext, Session } from './context';
+import { annotationHandlers } from './handlers/annotations';
+import { reportingHandlers } from './handlers/reporting';
+import { accountHandlers } from './handlers/accounts';
+import { exportHandlers } from './handlers/exports';
+import { systemHandlers } from './handlers/system';
+import { networkHandlers } from './handlers/network';
 import { AppError, toErrorInfo } from '../errors';
 import { CaseStore } from '../store/index';
 import { importBytes } from '../importing/index';
@@ -15,8 +22,7 @@ export const APP_NAME = 'CXR Workstation';
 export const APP_VERSION = '0.1.0';
 const QUEUE_POLL_MS = 5000;
 
-type Handler<N extends CallName> = (request: z.output<Contract[N]['request']>) => Promise<CallResponse<N>> | CallResponse<N>;
-export type Handlers = { [N in CallName]: Handler<N> };
+export type { Handlers, HandlerContext, Actor } from './context';
 
 export interface WorkstationOptions {
   /** the database file; its blob folder sits beside it */
@@ -33,6 +39,7 @@ export interface WorkstationOptions {
 export class Workstation {
   readonly store: CaseStore;
   readonly handlers: Handlers;
+  readonly session: Session = { user: null };
   private readonly emitter = new EventEmitter();
   private queue: AnalysisQueue | null = null;
   private poll: ReturnType<typeof setInterval> | null = null;
@@ -45,7 +52,21 @@ export class Workstation {
     this.store.sweepOrphanBlobs();
     this.emitter.setMaxListeners(100);
     const store = this.store;
+    const ctx: HandlerContext = {
+      store,
+      transport: options.transport,
+      session: this.session,
+      actor: () => this.actor(),
+      emit: (name, payload) => this.emit(name, payload),
+      kickAnalysis: () => this.queue?.kick(),
+    };
     this.handlers = {
+      ...annotationHandlers(ctx),
+      ...reportingHandlers(ctx),
+      ...accountHandlers(ctx),
+      ...exportHandlers(ctx),
+      ...systemHandlers(ctx),
+      ...networkHandlers(ctx),
       'app:info': () => ({
         name: APP_NAME,
         version: APP_VERSION,
@@ -74,6 +95,18 @@ export class Workstation {
   }
 
   private modelError: { code: string; message: string } | null = null;
+
+  /** The signed-in person, or, before accounts exist on this station, the operating system's user. */
+  actor(): Actor {
+    if (this.session.user) return this.session.user;
+    let name = 'local user';
+    try {
+      name = os.userInfo().username || name;
+    } catch {
+      // no user database entry (some containers): keep the generic name
+    }
+    return { userId: null, username: name, displayName: name, role: null };
+  }
 
   analysisProgress(): AnalysisProgress {
     if (this.queue) return this.queue.progress();
