@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { decodeWire, encodeWire } from '../electron/contract/wire';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const datasetsDir = process.env.CXR_DATASETS ? path.resolve(process.env.CXR_DATASETS) : path.resolve(repoRoot, '../shared/datasets');
@@ -17,7 +18,59 @@ export interface AppServer {
   process: ChildProcess;
 }
 
-export async function startApp(dbPath?: string): Promise<AppServer> {
+/** The accounts startApp() creates (one password for all, for tests only). */
+export const E2E_PASSWORD = 'e2e-password-1';
+export const E2E_USERS = {
+  administrator: { username: 'admin', displayName: 'Station Admin' },
+  radiologist: { username: 'radiologist', displayName: 'Dr Rita Radiologist' },
+  technician: { username: 'technician', displayName: 'Tom Technician' },
+} as const;
+export type E2ERole = keyof typeof E2E_USERS;
+
+export interface StartOptions {
+  /**
+   * 'radiologist' (default) or another role: create the administrator (and that role's account) through the API and
+   * sign the station in as that role before the page opens, so that the page lands on the worklist.
+   * 'first-run': no accounts; the page opens on the first administrator's setup screen.
+   */
+  signIn?: E2ERole | 'first-run';
+}
+
+/** A call to the station's API from the test, as the page makes it (same token, same wire format); throws on refusal. */
+export async function apiCall<T = unknown>(app: AppServer, name: string, request: unknown = {}): Promise<T> {
+  const reply = await apiReply<T>(app, name, request);
+  if (!reply.ok) throw Object.assign(new Error(`${name}: ${reply.error.code}: ${reply.error.message}`), { code: reply.error.code });
+  return reply.value;
+}
+
+/** The same, returning the reply as it came ({ ok, value } or { ok: false, error }). */
+export async function apiReply<T = unknown>(app: AppServer, name: string, request: unknown = {}): Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string } }> {
+  const url = new URL(app.url);
+  const res = await fetch(`${url.origin}/api/call/${name}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${url.searchParams.get('token')}`, 'Content-Type': 'application/octet-stream' },
+    body: encodeWire(request) as Uint8Array<ArrayBuffer>,
+  });
+  return decodeWire(new Uint8Array(await res.arrayBuffer())) as { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
+}
+
+/**
+ * Sign the station in as `role` (the E2E_USERS account, created by the administrator if missing). A page that is
+ * open follows the change by itself (the accounts:onSession event).
+ */
+export async function signInAs(app: AppServer, role: E2ERole): Promise<void> {
+  const session = await apiCall<{ setupRequired: boolean }>(app, 'accounts:session');
+  const admin = E2E_USERS.administrator;
+  if (session.setupRequired) await apiCall(app, 'accounts:setupAdmin', { ...admin, password: E2E_PASSWORD });
+  else await apiCall(app, 'accounts:login', { username: admin.username, password: E2E_PASSWORD });
+  if (role === 'administrator') return;
+  const { users } = await apiCall<{ users: { username: string }[] }>(app, 'accounts:listUsers');
+  const u = E2E_USERS[role];
+  if (!users.some((x) => x.username === u.username)) await apiCall(app, 'accounts:createUser', { ...u, role, password: E2E_PASSWORD });
+  await apiCall(app, 'accounts:login', { username: u.username, password: E2E_PASSWORD });
+}
+
+export async function startApp(dbPath?: string, options: StartOptions = {}): Promise<AppServer> {
   const db = dbPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cxr-e2e-')), 'cases.sqlite');
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin/cxr.mjs'), 'serve', '--db', db, '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -31,7 +84,17 @@ export async function startApp(dbPath?: string): Promise<AppServer> {
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
   });
-  return { url, dbPath: db, process: child };
+  const app = { url, dbPath: db, process: child };
+  const role = options.signIn ?? 'radiologist';
+  if (role !== 'first-run') {
+    try {
+      await signInAs(app, role);
+    } catch (e) {
+      await stopApp(app);
+      throw e;
+    }
+  }
+  return app;
 }
 
 export async function stopApp(app: AppServer): Promise<void> {

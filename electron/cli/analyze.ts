@@ -14,7 +14,7 @@ export const DEFAULT_MODEL_DIR = path.join(REPO_ROOT, 'models', 'packs', 'cxr-tb
 const ANALYZE_USAGE = 'Usage: cxr analyze FILE... --json [--model DIR] [--ep auto|cpu|cuda|dml] [--threads N]';
 const EVAL_USAGE = 'Usage: cxr eval --manifest FILE [--manifest FILE...] [--split test|val] [--split-rule pack|manifest] [--limit N] --json [--model DIR] [--ep auto|cpu|cuda|dml]';
 
-function parse(args: string[], extra: ParseArgsConfig['options'], out: Out, usage: string): { values: Record<string, unknown>; positionals: string[] } | null {
+export function parse(args: string[], extra: ParseArgsConfig['options'], out: Out, usage: string): { values: Record<string, unknown>; positionals: string[] } | null {
   try {
     return parseArgs({
       args,
@@ -34,7 +34,7 @@ function parse(args: string[], extra: ParseArgsConfig['options'], out: Out, usag
   }
 }
 
-async function openAnalyzer(values: Record<string, unknown>, out: Out): Promise<Analyzer | null> {
+export async function openAnalyzer(values: Record<string, unknown>, out: Out): Promise<Analyzer | null> {
   const ep = (values.ep as string | undefined) ?? 'cpu';
   if (!['auto', 'cpu', 'cuda', 'dml'].includes(ep)) {
     out.err(`cxr: --ep must be auto, cpu, cuda or dml (got ${ep})`);

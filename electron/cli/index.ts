@@ -5,11 +5,12 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Workstation } from '../core/api/index';
 import { importPaths } from '../core/importing/index';
-import { defaultDbPath } from '../core/paths';
+import { defaultDbLocation, describeDefaultDbPath, type DbLocation } from '../core/paths';
 import { defaultPackDir } from '../core/inference/index';
 import { toErrorInfo } from '../core/errors';
 import { WorklistSortKey, CaseStatus } from '../contract/index';
 import { commands } from './commands';
+import { cliKeyAccess } from './backup';
 import { stdio, type Out } from './out';
 
 const USAGE = `Usage: cxr <command> [options]
@@ -21,7 +22,7 @@ Commands:
 ${Object.values(commands).map((c) => `  ${c.usage}`).join('\n')}
 
 Options:
-  --db FILE        the case database (default: the app's own, ${defaultDbPath(process.platform, process.env)})
+  --db FILE        the case database (default: the app's own, ${describeDefaultDbPath(process.platform, process.env)})
   --json           one JSON object per line
   --sort KEY       cases: ${WorklistSortKey.options.join('|')} (default importedAt)
   --asc            cases: ascending order
@@ -68,12 +69,20 @@ export async function main(argv: string[], out: Out = stdio): Promise<number> {
     out.log(USAGE);
     return command || o.help ? 0 : 2;
   }
-  const dbPath = path.resolve(o.db ?? defaultDbPath(process.platform, process.env));
+  let location: DbLocation;
+  try {
+    location = o.db ? { dbPath: path.resolve(o.db), source: 'argument' } : defaultDbLocation(process.platform, process.env);
+  } catch (e) {
+    const info = toErrorInfo(e);
+    out.err(o.json ? JSON.stringify({ error: info }) : `cxr: ${info.code}: ${info.message}`);
+    return 1;
+  }
+  const dbPath = location.dbPath;
 
   let ws: Workstation;
   try {
     const modelDir = command === 'serve' && !o['no-model'] ? path.resolve(o.model ?? defaultPackDir()) : undefined;
-    ws = new Workstation({ dbPath, transport: 'http', modelDir });
+    ws = new Workstation({ dbPath, dbSource: location.source, transport: 'http', modelDir, key: cliKeyAccess(), network: command === 'serve' });
   } catch (e) {
     const info = toErrorInfo(e);
     out.err(o.json ? JSON.stringify({ error: info }) : `cxr: ${info.code}: ${info.message}`);

@@ -18,14 +18,42 @@ export type ErrorCode =
   // store
   | 'DB_NEWER_THAN_APP'
   | 'DB_OPEN_FAILED'
+  | 'DB_KEY_UNAVAILABLE'
+  | 'BACKUP_INVALID'
   | 'DISK_FULL'
   | 'NOT_FOUND'
   | 'PIXELS_MISSING'
+  // installation and first run
+  | 'CONFIG_UNREADABLE'
+  // annotations
+  | 'ANNOTATION_VERSION_STALE'
+  // reports
+  | 'REPORT_VERSION_STALE'
   // model packs and inference
   | 'MODEL_MISSING'
   | 'MODEL_CORRUPT'
   | 'MODEL_MISMATCH'
   | 'INFERENCE_FAILED'
+  // exports
+  | 'EXPORT_NOTHING'
+  | 'EXPORT_FAILED'
+  | 'EXPORT_WRITE_FAILED'
+  // accounts, sign-off and the audit log
+  | 'AUTH_REQUIRED'
+  | 'FORBIDDEN'
+  | 'SETUP_REQUIRED'
+  | 'LOGIN_FAILED'
+  | 'LOGIN_LOCKED'
+  | 'SESSION_LOCKED'
+  | 'CASE_SIGNED'
+  | 'AUDIT_BROKEN'
+  // DICOM network (receiver, archives, outgoing queue)
+  | 'NETWORK_SETTINGS_INVALID'
+  | 'NETWORK_PORT_IN_USE'
+  | 'NETWORK_UNREACHABLE'
+  | 'NETWORK_REFUSED'
+  | 'NETWORK_PROTOCOL'
+  | 'NETWORK_TIMEOUT'
   // transport and contract
   | 'BAD_REQUEST'
   | 'UNKNOWN_CALL'
@@ -55,6 +83,10 @@ export function toErrorInfo(e: unknown): { code: string; message: string } {
   const err = e as { code?: string; message?: string };
   if (err && (err.code === 'ENOSPC' || err.code === 'SQLITE_FULL')) {
     return { code: 'DISK_FULL', message: 'The disk is full: nothing was saved from this operation. Free some space and try again.' };
+  }
+  // The sign-off triggers (migration 0050) abort with 'CASE_SIGNED: ...' when a write got past the services' checks.
+  if (err && typeof err.message === 'string' && err.message.startsWith('CASE_SIGNED: ')) {
+    return { code: 'CASE_SIGNED', message: `This case is signed and cannot be changed: ${err.message.slice(13)}.` };
   }
   return { code: 'INTERNAL', message: err?.message ? String(err.message) : String(e) };
 }

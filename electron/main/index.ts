@@ -1,56 +1,97 @@
-// Electron main process: thin glue. It creates the hardened window, opens the case store in the user-data
-// folder, and forwards the contract's calls and events between the page and the core services.
-import { app, BrowserWindow, ipcMain, dialog, session } from 'electron';
+// Electron main process: thin glue. It finds its files (development or packaged layout), asks for the data folder
+// on first run, opens the case store, creates the hardened window, and forwards the contract's calls and events
+// between the page and the core services. The rules themselves live in security.ts, paths.ts and setup.ts.
+import { app, BrowserWindow, ipcMain, dialog, session, safeStorage } from 'electron';
 import path from 'node:path';
-import fs from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Workstation } from '../core/api/index';
+import { Workstation, type WorkstationOptions } from '../core/api/index';
 import { eventNames } from '../contract/index';
-import { DB_FILE_NAME } from '../core/store/index';
 import { toErrorInfo } from '../core/errors';
-import { hardenedWebPreferences, guardWebContents, guardSession, isAppUrl } from './security';
+import { configureImaging } from '../core/imaging/index';
+import { mainWindowOptions, guardWebContents, guardSession, registerIpc, IPC_EVENT_CHANNEL } from './security';
+import { resolveMainPaths } from './paths';
+import { chooseDataLocation, type SetupDialogs } from './setup';
+import { osKeyWrapper } from './keystore';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const rendererIndex = path.resolve(here, '../renderer/index.html');
-const rendererIndexUrl = pathToFileURL(rendererIndex).toString();
+const paths = resolveMainPaths({ mainDir: path.dirname(fileURLToPath(import.meta.url)), isPackaged: app.isPackaged, resourcesPath: process.resourcesPath });
+const rendererIndexUrl = pathToFileURL(paths.rendererIndex).toString();
 
 app.setName('CXR Workstation');
 app.enableSandbox();
+// One station, one window: a second launch brings the running one forward instead of opening the store twice.
+if (!app.requestSingleInstanceLock()) app.exit(0);
 
 let workstation: Workstation | null = null;
+let mainWindow: BrowserWindow | null = null;
 
-/** The bundled model pack: beside the app in a packaged install (extra resources), in the repository in development. */
-function modelPackDir(): string {
-  const packaged = path.join(process.resourcesPath ?? '', 'models', 'packs', 'cxr-tb-v1');
-  return app.isPackaged && fs.existsSync(packaged) ? packaged : path.resolve(here, '../../models/packs/cxr-tb-v1');
-}
+const dialogs: SetupDialogs = {
+  async askDataFolder(defaultDir) {
+    const r = await dialog.showMessageBox({
+      type: 'question',
+      title: 'CXR Workstation: data folder',
+      message: 'Where should this station keep its case store?',
+      detail:
+        `Patient images, readings and reports are stored, encrypted, in one folder on this PC.\n\nDefault: ${defaultDir}\n\n` +
+        'Choose another folder to keep them on a data disk. Back the folder up regularly (Settings > Backup).',
+      buttons: ['Use the default folder', 'Choose another folder…', 'Quit'],
+      defaultId: 0,
+      cancelId: 2,
+      noLink: true,
+    });
+    return (['default', 'choose', 'quit'] as const)[r.response] ?? 'quit';
+  },
+  async pickFolder(startDir) {
+    const r = await dialog.showOpenDialog({ title: 'Choose the data folder', defaultPath: startDir, properties: ['openDirectory', 'createDirectory', 'promptToCreate'] });
+    return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0];
+  },
+  async problem(message) {
+    const r = await dialog.showMessageBox({ type: 'warning', title: 'CXR Workstation: data folder', message: 'The data folder cannot be used', detail: message, buttons: ['Choose a folder…', 'Quit'], defaultId: 0, cancelId: 1, noLink: true });
+    return r.response === 0 ? 'retry' : 'quit';
+  },
+};
 
-/** better-sqlite3 built for Electron's ABI by scripts/electron-native.mjs (development) or by electron-builder. */
-function electronSqliteBinding(): string | undefined {
-  const candidates = [path.resolve(here, '../../node_modules/.cxr-electron/better_sqlite3.node')];
-  return candidates.find((p) => fs.existsSync(p));
-}
-
-function createWindow(): BrowserWindow {
-  const win = new BrowserWindow({
-    width: 1600,
-    height: 1000,
-    backgroundColor: '#0b0d10',
-    title: 'CXR Workstation',
-    webPreferences: hardenedWebPreferences(path.join(here, 'preload.cjs')),
-  });
+function createWindow(ws: Workstation): BrowserWindow {
+  const win = new BrowserWindow(mainWindowOptions(paths.preload, { devTools: !app.isPackaged, icon: paths.icon }));
   guardWebContents(win.webContents, rendererIndexUrl);
-  void win.loadFile(rendererIndex);
+  win.once('ready-to-show', () => win.show());
+  for (const name of eventNames) {
+    const off = ws.on(name, (payload) => {
+      if (!win.isDestroyed()) win.webContents.send(IPC_EVENT_CHANNEL, name, payload);
+    });
+    win.once('closed', off);
+  }
+  void win.loadFile(paths.rendererIndex);
   return win;
 }
 
 app.on('web-contents-created', (_e, contents) => guardWebContents(contents, rendererIndexUrl));
+app.on('second-instance', () => {
+  if (mainWindow && !mainWindow.isDestroyed()) {
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  }
+});
 
-app.whenReady().then(() => {
+async function start(): Promise<void> {
   guardSession(session.defaultSession);
-  const dbPath = process.env.CXR_DB ? path.resolve(process.env.CXR_DB) : path.join(app.getPath('userData'), DB_FILE_NAME);
+  if (paths.codecsWasm) configureImaging({ wasmPath: paths.codecsWasm });
+  let options: WorkstationOptions;
   try {
-    workstation = new Workstation({ dbPath, transport: 'ipc', sqliteNativeBinding: electronSqliteBinding(), modelDir: modelPackDir() });
+    const location = await chooseDataLocation({ env: process.env, userDataDir: app.getPath('userData'), installDir: app.isPackaged ? path.dirname(app.getPath('exe')) : undefined, dialogs });
+    if (!location) {
+      app.exit(0);
+      return;
+    }
+    options = {
+      dbPath: location.dbPath,
+      dbSource: location.source,
+      transport: 'ipc',
+      sqliteNativeBinding: paths.sqliteNativeBinding,
+      modelDir: paths.modelPack.dir,
+      // the store's key is also wrapped by the OS key store (DPAPI, keyring) where it really protects
+      key: { os: osKeyWrapper(safeStorage) ?? undefined },
+    };
+    workstation = new Workstation(options);
   } catch (e) {
     const info = toErrorInfo(e);
     dialog.showErrorBox('CXR Workstation cannot open its case store', `${info.code}: ${info.message}`);
@@ -58,22 +99,20 @@ app.whenReady().then(() => {
     return;
   }
   const ws = workstation;
-
-  ipcMain.handle('cxr:invoke', async (event, name: unknown, request: unknown) => {
-    // Only our own page, in its main frame, may call.
-    const frame = event.senderFrame;
-    if (!frame || frame.parent !== null || !isAppUrl(frame.url, rendererIndexUrl)) {
-      return { ok: false, error: { code: 'UNAUTHORIZED', message: 'Calls are accepted from the app’s own page only.' } };
-    }
-    return ws.dispatch(name, request);
-  });
-
-  const win = createWindow();
-  for (const name of eventNames) {
-    ws.on(name, (payload) => {
-      if (!win.isDestroyed()) win.webContents.send('cxr:event', name, payload);
+  registerIpc(ipcMain, rendererIndexUrl, (name, request) => ws.dispatch(name, request));
+  mainWindow = createWindow(ws);
+  // A restore checked and staged from Settings is put in place when the store is next opened: restart to finish.
+  ws.on('system:onRestartRequired', ({ reason }) => {
+    void dialog.showMessageBox({ type: 'info', title: 'CXR Workstation: restore', message: 'The backup is ready to be restored', detail: `${reason}\n\nThe app restarts now.`, buttons: ['Restart'] }).then(() => {
+      app.relaunch();
+      app.quit();
     });
-  }
+  });
+}
+
+app.whenReady().then(start, (e) => {
+  dialog.showErrorBox('CXR Workstation could not start', String((e as Error)?.message ?? e));
+  app.exit(1);
 });
 
 app.on('window-all-closed', () => {

@@ -6,6 +6,7 @@ import { startServer, MAX_REQUEST_BYTES, type RunningServer } from './index';
 import { Workstation } from '../core/api/index';
 import { encodeWire, decodeWire } from '../contract/wire';
 import { tempDbPath, tempDir } from '../testing/index';
+import { signIn } from '../testing/accounts';
 
 let ws: Workstation;
 let server: RunningServer;
@@ -37,6 +38,13 @@ test('a call with the token runs through the contract', async () => {
   const body = await reply(r);
   assert.equal(body.ok, true);
   assert.equal(body.value.transport, 'http');
+  // a station without accounts answers only the first administrator's setup; then a signed-in user
+  assert.equal((await reply(await call('cases:list', {}))).error?.code, 'SETUP_REQUIRED');
+  await signIn(ws, 'technician');
+  await reply(await call('accounts:logout', {}));
+  assert.equal((await reply(await call('cases:list', {}))).error?.code, 'AUTH_REQUIRED');
+  assert.equal((await reply(await call('accounts:login', { username: 'technician', password: 'wrong-password' }))).error?.code, 'LOGIN_FAILED');
+  assert.equal((await reply(await call('accounts:login', { username: 'technician', password: 'test-password-1' }))).ok, true);
   const list = await reply(await call('cases:list', {}));
   assert.deepEqual(list.value, { total: 0, rows: [] });
 });
@@ -102,4 +110,89 @@ test('events reach the page over server-sent events', async () => {
   const { value } = await reader.read();
   assert.match(new TextDecoder().decode(value), /event: cases:onChanged\ndata: \{"caseIds":\[7\]\}/);
   ctrl.abort();
+});
+
+/** A raw request with exactly the headers given (fetch would set Host and Origin itself). */
+async function raw(opts: { method?: string; path: string; headers: Record<string, string>; body?: Buffer }): Promise<number> {
+  const http = await import('node:http');
+  return new Promise<number>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: server.port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+test('DNS rebinding: an API call or event stream with the right token but a foreign Host is refused', async () => {
+  const auth = { Authorization: `Bearer ${server.token}` };
+  const body = Buffer.from(encodeWire({}));
+  assert.equal(await raw({ method: 'POST', path: '/api/call/app:info', headers: { ...auth, Host: `attacker.example:${server.port}` }, body }), 403);
+  assert.equal(await raw({ method: 'POST', path: '/api/call/app:info', headers: { ...auth, Host: `127.0.0.1:${server.port + 1}` }, body }), 403);
+  assert.equal(await raw({ method: 'POST', path: '/api/call/app:info', headers: { ...auth, Host: '127.0.0.1' }, body }), 403, 'the port is part of the check');
+  assert.equal(await raw({ path: `/api/events?token=${server.token}`, headers: { Host: `attacker.example:${server.port}` } }), 403);
+  assert.equal(await raw({ method: 'POST', path: '/api/call/app:info', headers: { ...auth, Host: `localhost:${server.port}` }, body }), 200, 'localhost is this machine');
+});
+
+test('other origins are refused, with or without the token, on calls and on the event stream', async () => {
+  const auth = { Authorization: `Bearer ${server.token}` };
+  for (const origin of ['null', 'http://evil.example', `http://127.0.0.1:${server.port + 1}`, `https://127.0.0.1:${server.port}`, `http://127.0.0.1:${server.port}.evil.example`]) {
+    assert.equal((await call('app:info', {}, { Origin: origin })).status, 403, origin);
+    assert.equal(await raw({ path: `/api/events?token=${server.token}`, headers: { Host: `127.0.0.1:${server.port}`, Origin: origin } }), 403, `events from ${origin}`);
+  }
+  assert.equal((await call('app:info', {}, { ...auth, Origin: `http://127.0.0.1:${server.port}` })).status, 200, 'the page’s own origin');
+});
+
+test('the token is required on the event stream and only as a Bearer header on calls', async () => {
+  assert.equal((await fetch(`${base}/api/events?token=`)).status, 401);
+  assert.equal((await fetch(`${base}/api/events?token=${server.token.slice(0, -1)}`)).status, 401);
+  assert.equal((await fetch(`${base}/api/events?token=${server.token}x`)).status, 401);
+  const inQuery = await fetch(`${base}/api/call/app:info?token=${server.token}`, { method: 'POST', body: Buffer.from(encodeWire({})) });
+  assert.equal(inQuery.status, 401, 'a token in the URL is not accepted for calls (URLs end up in logs and history)');
+  assert.equal((await call('app:info', {}, { Authorization: server.token })).status, 401, 'Bearer scheme required');
+  assert.equal((await fetch(`${base}/api/call/app:info`, { headers: { Authorization: `Bearer ${server.token}` } })).status, 405, 'calls are POST only');
+});
+
+test('an oversized body without a Content-Length is cut off at the limit, and the server keeps serving', async () => {
+  const http = await import('node:http');
+  const outcome = await new Promise<string>((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port: server.port, path: '/api/call/import:file', method: 'POST', headers: { Authorization: `Bearer ${server.token}`, 'Transfer-Encoding': 'chunked' } }, (res) => {
+      res.resume();
+      resolve(`status ${res.statusCode}`);
+    });
+    req.on('error', (e) => resolve(`closed ${(e as NodeJS.ErrnoException).code}`));
+    const chunk = Buffer.alloc(4 * 1024 * 1024);
+    let sent = 0;
+    const pump = () => {
+      while (sent <= MAX_REQUEST_BYTES + chunk.length) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+  assert.match(outcome, /^(status 413|closed (ECONNRESET|EPIPE))$/, outcome);
+  assert.equal((await call('app:info', {})).status, 200);
+});
+
+test('the server is not reachable on the machine’s other addresses', async () => {
+  const os = await import('node:os');
+  const net = await import('node:net');
+  const external = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+  const host = external?.address;
+  if (!host) return; // no network interface besides loopback here: nothing else to reach
+  const reached = await new Promise<boolean>((resolve) => {
+    const s = net.connect({ host, port: server.port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+    s.setTimeout(2000, () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+  assert.equal(reached, false, `port ${server.port} answered on ${host}`);
 });

@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { getApi } from './api';
 import { App } from './app/App';
+import { AuthGate } from './accounts/AuthGate';
 import './styles.css';
 
 // Pick the transport (and take the web-mode token out of the address bar) before anything renders.
@@ -9,6 +10,8 @@ getApi();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App />
+    <AuthGate>
+      <App />
+    </AuthGate>
   </StrictMode>,
 );

@@ -129,7 +129,7 @@ test('a save built on a stale version is refused, and nothing is written', () =>
   saveAnnotationVersion(db, imageId, { author: 'dr.a', baseVersion: 0, findings, masks: [] });
   assert.throws(
     () => saveAnnotationVersion(db, imageId, { author: 'dr.b', baseVersion: 0, findings: [], masks: [] }),
-    (e: unknown) => e instanceof StaleVersionError && e.code === 'BAD_REQUEST' && e.latestVersion === 1 && /ANNOTATION_VERSION_STALE.*version 1 saved by dr\.a/.test(e.message),
+    (e: unknown) => e instanceof StaleVersionError && e.code === 'ANNOTATION_VERSION_STALE' && e.latestVersion === 1 && /changed elsewhere \(version 1 saved by dr\.a/.test(e.message),
   );
   assert.equal(listAnnotationVersions(db, imageId).length, 1);
   assert.equal(loadAnnotations(db, imageId).findings.length, 2);

@@ -10,55 +10,25 @@ import type { Database } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { z } from 'zod';
+import { AnnotationSaveRequest, Finding, MaskLabel, PackedMask, proposalFindings as proposalsOf, type AnnotationVersionInfo } from '../../contract/annotations';
+import { assertImageEditable } from '../accounts/lock';
+import { appendAudit } from '../accounts/audit';
 import { AppError } from '../errors';
 
-export const MaskLabel = z.enum(['right_lung', 'left_lung', 'lesion']);
-const Geometry = { x: z.number(), y: z.number(), w: z.number().nonnegative(), h: z.number().nonnegative() };
-
-export const Finding = z.object({
-  id: z.string().min(1).max(100),
-  kind: z.literal('box'),
-  ...Geometry,
-  label: z.string().min(1).max(100),
-  score: z.number().optional(),
-  provenance: z.object({
-    source: z.enum(['ai', 'user']),
-    model: z.object({ name: z.string(), version: z.string() }).optional(),
-    author: z.string().optional(),
-  }),
-  state: z.enum(['proposed', 'accepted', 'rejected', 'edited', 'added']),
-  aiOriginal: z.object({ ...Geometry, label: z.string(), score: z.number() }).optional(),
-});
-export type Finding = z.infer<typeof Finding>;
+export { Finding, MaskLabel, PackedMask };
+export type { AnnotationVersionInfo };
 
 /** Fast deflate: packed masks are long runs, which level 1 already shrinks about as well as level 6, in less time. */
 const DEFLATE_LEVEL = 1;
 
-const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes (Uint8Array)');
-
-/** A mask as saved and loaded: its pixels bit-packed. */
-export const PackedMask = z.object({
-  id: z.string().min(1).max(100),
-  label: MaskLabel,
-  source: z.enum(['ai', 'user']),
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
-  packed: bytes,
-});
-export type PackedMask = z.infer<typeof PackedMask>;
-
-export const SaveAnnotationInput = z.object({
-  author: z.string().trim().min(1).max(200),
-  /** the version this edit was made on; 0 when it was made on the AI's proposal */
-  baseVersion: z.number().int().min(0),
-  findings: z.array(Finding).max(10_000),
-  /** every mask of the new version: its pixels, or `keep` for one unchanged since the base version */
-  masks: z.array(z.union([PackedMask, z.object({ id: z.string().min(1).max(100), keep: z.literal(true) })])).max(64),
-});
+/** A save as core takes it: the contract's request (less the image) and the author, whom the caller establishes. */
+export const SaveAnnotationInput = AnnotationSaveRequest.omit({ imageId: true }).extend({ author: z.string().trim().min(1).max(200) });
 export type SaveAnnotationInput = z.input<typeof SaveAnnotationInput>;
 
 export interface AnnotationState {
   imageId: number;
+  /** the case (study) the image belongs to */
+  caseId: number;
   /** 0: nothing saved yet, the findings are the AI's proposal */
   version: number;
   author: string | null;
@@ -71,15 +41,6 @@ export interface AnnotationState {
   aiLungs: { right: [number, number][]; left: [number, number][] } | null;
 }
 
-export interface AnnotationVersionInfo {
-  version: number;
-  author: string;
-  savedAt: string;
-  analysisId: number | null;
-  findingCount: number;
-  maskCount: number;
-}
-
 /** The error a save gets when someone saved another version since the one it was built on. */
 export class StaleVersionError extends AppError {
   constructor(
@@ -88,8 +49,8 @@ export class StaleVersionError extends AppError {
     latest: { author: string; savedAt: string } | null,
   ) {
     super(
-      'BAD_REQUEST',
-      `ANNOTATION_VERSION_STALE: these annotations were changed elsewhere (version ${latestVersion}` +
+      'ANNOTATION_VERSION_STALE',
+      `These annotations were changed elsewhere (version ${latestVersion}` +
         (latest ? ` saved by ${latest.author} at ${latest.savedAt}` : '') +
         `) after version ${baseVersion}, which this edit was made on. Nothing was saved; reopen the image to see the latest version.`,
     );
@@ -99,10 +60,11 @@ export class StaleVersionError extends AppError {
 interface ImageDims {
   rows: number;
   columns: number;
+  caseId: number;
 }
 
 function requireImage(db: Database, imageId: number): ImageDims {
-  const img = db.prepare('SELECT rows, columns FROM images WHERE id = ?').get(imageId) as ImageDims | undefined;
+  const img = db.prepare('SELECT i.rows, i.columns, se.study_ref AS caseId FROM images i JOIN series se ON se.id = i.series_ref WHERE i.id = ?').get(imageId) as ImageDims | undefined;
   if (!img) throw new AppError('NOT_FOUND', `No image ${imageId} in this database.`);
   return img;
 }
@@ -121,19 +83,7 @@ function latestAnalysis(db: Database, imageId: number): AnalysisRow | null {
 /** The model's boxes as findings awaiting the reader's decision (ids stable per analysis: `ai-<analysis>-<index>`). */
 export function proposalFindings(analysis: AnalysisRow): Finding[] {
   const r = JSON.parse(analysis.result_json) as { boxes?: { x: number; y: number; w: number; h: number; label: string; score: number }[] };
-  return (r.boxes ?? []).map((b, i) => ({
-    id: `ai-${analysis.id}-${i}`,
-    kind: 'box' as const,
-    x: b.x,
-    y: b.y,
-    w: b.w,
-    h: b.h,
-    label: b.label,
-    score: b.score,
-    provenance: { source: 'ai' as const, model: { name: analysis.model_name, version: analysis.model_version } },
-    state: 'proposed' as const,
-    aiOriginal: { x: b.x, y: b.y, w: b.w, h: b.h, label: b.label, score: b.score },
-  }));
+  return proposalsOf({ id: analysis.id, model: { name: analysis.model_name, version: analysis.model_version }, boxes: r.boxes ?? [] });
 }
 
 interface VersionRow {
@@ -145,16 +95,25 @@ interface VersionRow {
   findings_json: string;
 }
 
+/** The findings of the latest saved version (or the AI's proposal), without reading any mask: cheap, for every save. */
+export function latestFindings(db: Database, imageId: number): Finding[] {
+  requireImage(db, imageId);
+  const json = db.prepare('SELECT findings_json FROM annotation_versions WHERE image_ref = ? ORDER BY version DESC LIMIT 1').pluck().get(imageId) as string | undefined;
+  if (json !== undefined) return JSON.parse(json) as Finding[];
+  const analysis = latestAnalysis(db, imageId);
+  return analysis ? proposalFindings(analysis) : [];
+}
+
 /** The latest saved version of an image's annotations, or, when none exists, the AI's proposal (version 0). */
 export function loadAnnotations(db: Database, imageId: number): AnnotationState {
-  requireImage(db, imageId);
+  const { caseId } = requireImage(db, imageId);
   const row = db
     .prepare('SELECT id, version, analysis_ref, author, saved_at, findings_json FROM annotation_versions WHERE image_ref = ? ORDER BY version DESC LIMIT 1')
     .get(imageId) as VersionRow | undefined;
   const analysis = row?.analysis_ref != null ? (db.prepare('SELECT id, model_name, model_version, result_json FROM analyses WHERE id = ?').get(row.analysis_ref) as AnalysisRow) : row ? null : latestAnalysis(db, imageId);
   const lungs = analysis ? (JSON.parse(analysis.result_json) as { lungs?: AnnotationState['aiLungs'] }).lungs ?? null : null;
   if (!row) {
-    return { imageId, version: 0, author: null, savedAt: null, analysisId: analysis?.id ?? null, findings: analysis ? proposalFindings(analysis) : [], masks: [], aiLungs: lungs };
+    return { imageId, caseId, version: 0, author: null, savedAt: null, analysisId: analysis?.id ?? null, findings: analysis ? proposalFindings(analysis) : [], masks: [], aiLungs: lungs };
   }
   const masks = (
     db
@@ -166,6 +125,7 @@ export function loadAnnotations(db: Database, imageId: number): AnnotationState 
   ).map((m) => ({ id: m.mask_key, label: m.label, source: m.source, width: m.width, height: m.height, packed: new Uint8Array(inflateSync(m.data)) }));
   return {
     imageId,
+    caseId,
     version: row.version,
     author: row.author,
     savedAt: row.saved_at,
@@ -186,13 +146,15 @@ export function saveAnnotationVersion(
   imageId: number,
   input: SaveAnnotationInput,
   now: string = new Date().toISOString(),
+  /** who saved, for the audit log (entered in the same transaction as the version); none: not audited (tests, tools) */
+  auditActor?: { userId: number | null; username: string },
 ): { version: number; savedAt: string; masksWritten: number } {
   const parsed = SaveAnnotationInput.safeParse(input);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
     throw new AppError('BAD_REQUEST', `These annotations cannot be saved: ${detail}`);
   }
-  const { author, baseVersion, findings, masks } = parsed.data;
+  const { author, baseVersion, findings, masks: sentMasks } = parsed.data;
   const img = requireImage(db, imageId);
   const ids = new Set<string>();
   for (const f of findings) {
@@ -200,23 +162,38 @@ export function saveAnnotationVersion(
     ids.add(f.id);
   }
   ids.clear();
-  for (const m of masks) {
+  // Deflated masks are inflated first (no further than their packed size can be), then checked like packed ones.
+  const masks = sentMasks.map((m) => {
     if (ids.has(m.id)) throw new AppError('BAD_REQUEST', `Mask ${m.id} appears twice.`);
     ids.add(m.id);
-    if ('packed' in m) {
-      if (m.width !== img.columns || m.height !== img.rows) {
-        throw new AppError('BAD_REQUEST', `Mask ${m.id} is ${m.width} x ${m.height} but the image is ${img.columns} x ${img.rows}; masks are kept at full image resolution.`);
-      }
-      const expected = Math.ceil((m.width * m.height) / 8);
-      if (m.packed.byteLength !== expected) throw new AppError('BAD_REQUEST', `Mask ${m.id} has ${m.packed.byteLength} bytes; ${m.width} x ${m.height} bit-packed is ${expected}.`);
+    if ('keep' in m) return m;
+    if (m.width !== img.columns || m.height !== img.rows) {
+      throw new AppError('BAD_REQUEST', `Mask ${m.id} is ${m.width} x ${m.height} but the image is ${img.columns} x ${img.rows}; masks are kept at full image resolution.`);
     }
-  }
-  // Hash and compress before the write lock is taken, so that the transaction is only inserts.
+    const expected = Math.ceil((m.width * m.height) / 8);
+    let packed: Uint8Array;
+    let deflated: Uint8Array | null = null;
+    if ('deflated' in m) {
+      // Inflated no further than a packed mask of this image can be (a hostile stream cannot blow up memory).
+      try {
+        packed = new Uint8Array(inflateSync(m.deflated, { maxOutputLength: expected + 1 }));
+      } catch (e) {
+        throw new AppError('BAD_REQUEST', `Mask ${m.id} could not be inflated: ${(e as Error).message}`);
+      }
+      deflated = m.deflated;
+    } else packed = m.packed;
+    if (packed.byteLength !== expected) throw new AppError('BAD_REQUEST', `Mask ${m.id} has ${packed.byteLength} bytes; ${m.width} x ${m.height} bit-packed is ${expected}.`);
+    return { id: m.id, label: m.label, source: m.source, width: m.width, height: m.height, packed, deflated };
+  });
+  // Hash and compress before the write lock is taken, so that the transaction is only inserts. A mask that came
+  // deflated is stored as it came (it was just checked to inflate to the right size).
   const prepared = masks.map((m) =>
-    'packed' in m ? { ...m, sha256: createHash('sha256').update(m.packed).digest('hex'), data: deflateSync(m.packed, { level: DEFLATE_LEVEL }) } : m,
+    'packed' in m ? { ...m, sha256: createHash('sha256').update(m.packed).digest('hex'), data: m.deflated ? Buffer.from(m.deflated.buffer, m.deflated.byteOffset, m.deflated.byteLength) : deflateSync(m.packed, { level: DEFLATE_LEVEL }) } : m,
   );
 
   return db.transaction(() => {
+    // A signed case is locked (checked in the write transaction, so a sign-off cannot slip in between).
+    assertImageEditable(db, imageId);
     const latest = db.prepare('SELECT id, version, analysis_ref, author, saved_at FROM annotation_versions WHERE image_ref = ? ORDER BY version DESC LIMIT 1').get(imageId) as
       | { id: number; version: number; analysis_ref: number | null; author: string; saved_at: string }
       | undefined;
@@ -252,6 +229,9 @@ export function saveAnnotationVersion(
         masksWritten++;
       }
       link.run(versionRef, m.id, m.label, m.source, maskRef);
+    }
+    if (auditActor) {
+      appendAudit(db, { actor: auditActor, action: 'annotations.save', target: { type: 'image', id: imageId }, details: { caseId: img.caseId, version, findings: findings.length, masksWritten } }, now);
     }
     return { version, savedAt: now, masksWritten };
   }).immediate();

@@ -22,6 +22,10 @@ export interface Actor {
 /** The station's session: one person signed in at a time (a reading station is one seat). */
 export interface Session {
   user: Actor | null;
+  /** locked after inactivity (or by the user): only the same user's password, or another sign-in, opens it */
+  locked: boolean;
+  /** when the signed-in user last did something (ms since the epoch), for the idle lock */
+  lastActivityMs: number;
 }
 
 export interface HandlerContext {

@@ -8,11 +8,14 @@ import type { Actor, Handlers, HandlerContext, Session } from './context';
 import { annotationHandlers } from './handlers/annotations';
 import { reportingHandlers } from './handlers/reporting';
 import { accountHandlers } from './handlers/accounts';
+import { StationSession } from '../accounts/session';
 import { exportHandlers } from './handlers/exports';
 import { systemHandlers } from './handlers/system';
 import { networkHandlers } from './handlers/network';
+import { NetworkService } from '../network/index';
 import { AppError, toErrorInfo } from '../errors';
 import { CaseStore } from '../store/index';
+import type { KeyAccess } from '../crypto/index';
 import { importBytes } from '../importing/index';
 import { AnalysisQueue, type ReadingModel } from '../analysis/index';
 import { loadModelPack, createAnalyzer, analyzeImage, type Analyzer, type EpRequest } from '../inference/index';
@@ -30,28 +33,41 @@ export interface WorkstationOptions {
   transport: 'ipc' | 'http';
   /** better-sqlite3 binary built for this runtime's ABI (Electron), when it is not the default one */
   sqliteNativeBinding?: string;
+  /** how the store's data key may be unlocked (OS key store, recovery passphrase); default: the plain key file */
+  key?: KeyAccess;
   /** the model pack that reads imported images in the background; none: no analysis */
   modelDir?: string;
   ep?: EpRequest;
+  /** how dbPath was decided, for the first-run and About screens (default: 'argument') */
+  dbSource?: 'env' | 'chosen' | 'default' | 'argument';
+  /** run the DICOM receiver (when enabled in the settings) and the outgoing send queue (default true; one-off CLI commands pass false) */
+  network?: boolean;
 }
 
 /** The running core: the store, the contract's handlers and the event channel, shared by every transport. */
 export class Workstation {
   readonly store: CaseStore;
   readonly handlers: Handlers;
-  readonly session: Session = { user: null };
+  readonly session: Session = { user: null, locked: false, lastActivityMs: 0 };
+  /** who is signed in, and the check every call passes first (accounts, roles, idle lock) */
+  readonly station: StationSession;
   private readonly emitter = new EventEmitter();
   private queue: AnalysisQueue | null = null;
   private poll: ReturnType<typeof setInterval> | null = null;
   private analyzer: Analyzer | null = null;
   /** settles when the model pack is loaded (or failed to load) and the queue has started */
   readonly analysisReady: Promise<void>;
+  /** the DICOM receiver and the outgoing queue (issue 7) */
+  readonly network: NetworkService;
+  /** settles when the receiver (if enabled) listens and the send queue has started */
+  readonly networkReady: Promise<void>;
 
   constructor(readonly options: WorkstationOptions) {
-    this.store = CaseStore.open(options.dbPath, { nativeBinding: options.sqliteNativeBinding });
+    this.store = CaseStore.open(options.dbPath, { nativeBinding: options.sqliteNativeBinding, key: options.key });
     this.store.sweepOrphanBlobs();
     this.emitter.setMaxListeners(100);
     const store = this.store;
+    this.station = new StationSession(store.db, this.session, (s) => this.emit('accounts:onSession', s));
     const ctx: HandlerContext = {
       store,
       transport: options.transport,
@@ -60,13 +76,28 @@ export class Workstation {
       emit: (name, payload) => this.emit(name, payload),
       kickAnalysis: () => this.queue?.kick(),
     };
+    this.network = new NetworkService(store, {
+      casesChanged: (caseIds) => this.emit('cases:onChanged', { caseIds }),
+      kickAnalysis: () => this.queue?.kick(),
+      receiverChanged: (s) => this.emit('network:onReceiver', s),
+      received: (r) => this.emit('network:onReceived', r),
+      queueChanged: (r) => this.emit('network:onQueue', r),
+    });
     this.handlers = {
       ...annotationHandlers(ctx),
       ...reportingHandlers(ctx),
-      ...accountHandlers(ctx),
+      ...accountHandlers(ctx, this.station),
       ...exportHandlers(ctx),
-      ...systemHandlers(ctx),
-      ...networkHandlers(ctx),
+      ...systemHandlers(ctx, {
+        appName: APP_NAME,
+        appVersion: APP_VERSION,
+        dbSource: options.dbSource ?? 'argument',
+        modelDir: options.modelDir ?? null,
+        analysis: () => this.analysisProgress(),
+        execution: () => (this.analyzer ? { ep: this.analyzer.ep, requested: this.analyzer.epRequested, fallbackReason: this.analyzer.epFallbackReason } : null),
+        modelLoading: () => !!options.modelDir && !this.analyzer && !this.modelError,
+      }),
+      ...networkHandlers(ctx, this.network),
       'app:info': () => ({
         name: APP_NAME,
         version: APP_VERSION,
@@ -91,12 +122,21 @@ export class Workstation {
         return { analysis: toAnalysisView(store.getAnalysis(imageId)), failure: store.getAnalysisFailure(imageId) };
       },
     };
+    // Signed results go to the archives marked "send results" (when the network settings say so).
+    const sign = this.handlers['accounts:sign'];
+    this.handlers['accounts:sign'] = async (request) => {
+      const signed = await sign(request);
+      const a = this.actor();
+      void this.network.onSigned(request.caseId, { userId: a.userId, username: a.username });
+      return signed;
+    };
     this.analysisReady = options.modelDir ? this.startAnalysis(options.modelDir, options.ep ?? 'auto') : Promise.resolve();
+    this.networkReady = options.network === false ? Promise.resolve() : this.network.start();
   }
 
   private modelError: { code: string; message: string } | null = null;
 
-  /** The signed-in person, or, before accounts exist on this station, the operating system's user. */
+  /** The signed-in person, or, where nobody is (the CLI, or before accounts exist), the operating system's user. */
   actor(): Actor {
     if (this.session.user) return this.session.user;
     let name = 'local user';
@@ -158,12 +198,23 @@ export class Workstation {
     return () => this.emitter.off(name, listener);
   }
 
-  /** Validate and run one call; never throws. */
+  /** Check that the session may make this call (signed in, not locked, role), then validate and run it; never throws. */
   async dispatch(name: unknown, rawRequest: unknown): Promise<CallReply<CallName>> {
+    if (isCallName(name)) {
+      let refusal: { code: string; message: string } | null;
+      try {
+        refusal = this.station.authorize(name);
+      } catch (e) {
+        refusal = toErrorInfo(e);
+      }
+      if (refusal) return { ok: false, error: refusal };
+    }
     return dispatch(this.handlers, name, rawRequest);
   }
 
   async close(): Promise<void> {
+    await this.networkReady;
+    await this.network.close();
     await this.analysisReady;
     if (this.poll) clearInterval(this.poll);
     await this.queue?.stop();

@@ -16,8 +16,10 @@ import {
   averagePrecision, binaryStats, cocoMap, dice, maskIou, mean, meanAp50, rocAuc, sensitivityAtSpecificity,
   specificityAtSensitivity, type DetBox, type GtBox,
 } from './metrics';
+import { evaluateLanguage, type LanguageItem, type LanguageReport } from './language';
 
 export * from './metrics';
+export { evaluateLanguage, groundTruthQuestions, readingFindings, type LanguageReport } from './language';
 
 export type SplitRule = 'pack' | 'manifest';
 
@@ -182,6 +184,8 @@ export interface EvaluationReport {
   sources: Record<string, EvaluationBlock>;
   failures: { id: string; source: string; file: string; error: { code: string; message: string } }[];
   medianAnalysisMs: number | null;
+  /** drafted reports against the data sets' clinical readings (BLEU-4, ROUGE-L), and closed-question accuracy */
+  language: LanguageReport;
   rows?: { id: string; source: string; label: string; tbScore: number; predLabel: string; nBoxes: number }[];
 }
 
@@ -198,6 +202,7 @@ export async function evaluateManifest(analyzer: Analyzer, manifestPath: string 
     return opts.limit ? r.slice(0, opts.limit) : r;
   });
   const collected: Collected[] = [];
+  const language: LanguageItem[] = [];
   const failures: EvaluationReport['failures'] = [];
   let done = 0;
   for (const row of rows) {
@@ -237,6 +242,11 @@ export async function evaluateManifest(analyzer: Analyzer, manifestPath: string 
         }
       }
       collected.push(c);
+      const reading = typeof row.report === 'string' && row.report.trim() ? row.report : null;
+      language.push({
+        id: row.id, source: row._source, label: row.label, clinicalReading: reading, gtBoxes, gtLungs: polys ? { right: polys.right_lung, left: polys.left_lung } : null,
+        modelReading: { tbScore: result.tbScore, threshold: result.threshold, boxes: result.boxes, lungs: result.lungs, model: result.model, image: result.image },
+      });
     } catch (e) {
       failures.push({ id: row.id, source: row._source, file: row._path, error: toErrorInfo(e) });
     }
@@ -256,6 +266,7 @@ export async function evaluateManifest(analyzer: Analyzer, manifestPath: string 
     sources,
     failures,
     medianAnalysisMs: times.length ? times[Math.floor(times.length / 2)] : null,
+    language: evaluateLanguage(language, m.det_decode.suggested_display_score),
   };
   if (opts.includeRows) report.rows = collected.map((c) => ({ id: c.id, source: c.source, label: c.label, tbScore: c.tbScore, predLabel: c.predLabel, nBoxes: c.dets?.length ?? 0 }));
   return report;

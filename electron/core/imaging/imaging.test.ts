@@ -640,26 +640,6 @@ describe('refused inputs', () => {
     await rejectsWith(decodeImage(b, 'broken.dcm'), 'DICOM_DECODE_FAILED', /JPEG Baseline \(Process 1\) pixel data cannot be decoded/);
   });
 
-  test('random damage never escapes as a raw exception or hangs', async () => {
-    const base = makeDicom({ transferSyntax: TS.explicitLE, rows: 16, columns: 16, bitsStored: 12, pixels: testImage(16, 16, 12), attrs: { WindowCenter: 100, WindowWidth: 200 } });
-    const r = rng(99);
-    const started = Date.now();
-    let decoded = 0;
-    for (let k = 0; k < 300; k++) {
-      const b = base.slice();
-      const hits = 1 + Math.floor(r() * 8);
-      for (let j = 0; j < hits; j++) b[132 + Math.floor(r() * (b.length - 132))] = Math.floor(r() * 256);
-      try {
-        await decodeImage(b, 'fuzz.dcm');
-        decoded++;
-      } catch (e) {
-        assert.ok(e instanceof AppError, `raw exception: ${(e as Error)?.stack ?? String(e)}`);
-      }
-    }
-    assert.ok(Date.now() - started < 5000, 'fuzzing took too long');
-    assert.ok(decoded > 0);
-  });
-
   test('DICOM SR (no pixel data)', async () => {
     const sr = makeDicom({ noPixelData: true, attrs: { SOPClassUID: '1.2.840.10008.5.1.4.1.1.88.33', Modality: 'SR', Rows: undefined, Columns: undefined } });
     await rejectsWith(decodeImage(sr, 'report.dcm'), 'DICOM_NO_PIXEL_DATA', /Comprehensive SR \(1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.33\), modality SR with no pixel data/);

@@ -143,6 +143,38 @@ async function createSession(bytes: Uint8Array, ep: ExecutionProvider, threads: 
   return ort.InferenceSession.create(bytes, sessionOptions(ep, threads));
 }
 
+export interface PackVerification {
+  name: string;
+  version: string;
+  /** sha256 of the model file, read from disk now (equal to the manifest's: a mismatch throws) */
+  sha256: string;
+  bytes: number;
+  createdUtc: string | null;
+  intendedUse: string | null;
+  /** MODEL_CARD.md, when the pack has one */
+  modelCard: string | null;
+}
+
+/**
+ * The installer's and the first-run screen's check: the manifest is valid and model.onnx matches its checksum,
+ * without loading the model into ONNX Runtime. Throws the same MODEL_* errors as loadModelPack.
+ */
+export function verifyPackFiles(dir: string): PackVerification {
+  const abs = path.resolve(dir);
+  const m = readManifest(abs);
+  const { bytes } = checkFiles(abs, m);
+  const cardPath = path.join(abs, 'MODEL_CARD.md');
+  return {
+    name: m.name,
+    version: m.version,
+    sha256: m.model_sha256.toLowerCase(),
+    bytes: bytes.length,
+    createdUtc: m.created_utc ?? null,
+    intendedUse: m.intended_use ?? null,
+    modelCard: fs.existsSync(cardPath) ? cardPath : null,
+  };
+}
+
 /** Read and check a model pack folder. Never throws anything but an AppError with a MODEL_* code. */
 export async function loadModelPack(dir: string, opts: LoadOptions = {}): Promise<ModelPack> {
   const abs = path.resolve(dir);

@@ -3,16 +3,21 @@
 //
 // Why pixels live in files beside the database rather than in it: a 2k x 2.5k 16-bit image is 10 MB; keeping those
 // out of SQLite keeps the database small (fast worklist queries, quick online backups, small WAL) and lets the
-// viewer stream a file. Blobs are immutable and named by their SHA-256, written to a temporary name, flushed and
+// viewer stream a file. Blobs are immutable and addressed by their SHA-256, written to a temporary name, flushed and
 // renamed before the database transaction that refers to them commits. A crash can therefore leave at worst an
 // unreferenced blob (removed by `sweepOrphanBlobs`), never a row pointing to a missing or half-written file.
-import Database from 'better-sqlite3';
+//
+// Everything is encrypted at rest (see ../crypto): the database with SQLCipher, each blob with AES-256-GCM under
+// a name that is an HMAC of its hash. The key comes from the key file beside the database (`<db>.key`).
 import type { Database as Db } from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../errors';
-import { runMigrations, latestVersion } from './migrate';
+import { isPlainSqlite, keyFileFor, loadDataKey, type DataKey, type KeyAccess } from '../crypto/index';
+import { encryptPlainStore, openEncryptedDatabase, openPlainDatabase } from './encryption';
+import { completePendingSwap, sweepStaleWork } from './swap';
+import { runMigrations, latestVersion, refuseNewer } from './migrate';
 import type { DecodedImage } from '../imaging/types';
 import type { WorklistQuery, WorklistRow, CaseDetail, ImageInfo, CaseStatus, WorklistSortKey } from '../../contract/index';
 
@@ -23,6 +28,26 @@ export const DB_FILE_NAME = 'cxr.sqlite';
 /** Each database has its own blob folder beside it (`cases.sqlite` -> `cases.sqlite.blobs/`). */
 export function blobDirFor(dbPath: string): string {
   return `${dbPath}.blobs`;
+}
+
+export { keyFileFor } from '../crypto/index';
+
+export interface OpenOptions {
+  /** better-sqlite3(-multiple-ciphers) binary built for this runtime's ABI (Electron), when not the default one */
+  nativeBinding?: string;
+  /** how the data key may be unlocked (default: the key file's plain protector, created for a new store) */
+  key?: KeyAccess;
+  /** test seam: the blob writer's fs.writeSync, to inject ENOSPC and other write faults */
+  blobWrite?: (fd: number, buffer: Uint8Array, offset: number, length: number) => number;
+}
+
+/** A write that failed because the disk is full, as the error the user sees; anything else unchanged. */
+export function asDiskFull(e: unknown, what: string): unknown {
+  const code = (e as { code?: string })?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
+    return new AppError('DISK_FULL', `The disk holding the case store is full: ${what} was not saved, and everything stored before it is intact. Free some space and try again.`, { cause: e });
+  }
+  return e;
 }
 
 export interface NewImageRecord {
@@ -124,46 +149,138 @@ interface ImageRow {
   study_ref: number;
 }
 
+function sealedBlobPath(blobDir: string, key: DataKey, kind: 'pixels' | 'originals', sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new AppError('INTERNAL', `not a sha256: ${sha256}`);
+  const name = key.blobName(kind, sha256);
+  return path.join(blobDir, kind, name.slice(0, 2), name);
+}
+
+/** Seal and write one blob: temp file, fsync, rename, so that a crash never leaves a half file under its name. */
+function writeSealedBlob(blobDir: string, key: DataKey, kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array, write: OpenOptions['blobWrite']): string {
+  const target = sealedBlobPath(blobDir, key, kind, sha256);
+  if (fs.existsSync(target)) return target;
+  const sealed = key.sealBlob(`${kind}:${sha256}`, bytes);
+  const writeSync = write ?? ((fd: number, b: Uint8Array, o: number, l: number) => fs.writeSync(fd, b, o, l));
+  const tmp = path.join(blobDir, 'tmp', `${path.basename(target)}.${randomBytes(6).toString('hex')}`);
+  let fd: number | null = null;
+  try {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fd = fs.openSync(tmp, 'w', 0o600);
+    let at = 0;
+    while (at < sealed.byteLength) at += writeSync(fd, sealed, at, sealed.byteLength - at);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== null) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw asDiskFull(e, `the ${kind === 'pixels' ? 'image' : 'original file'}`);
+  }
+  return target;
+}
+
 export class CaseStore {
   readonly db: Db;
   readonly dataDir: string;
   readonly dbPath: string;
+  readonly keyPath: string;
   private readonly blobDir: string;
   private readonly search: SearchCache;
+  private readonly key: DataKey;
+  private readonly blobWrite: OpenOptions['blobWrite'];
 
-  private constructor(dbPath: string, db: Db) {
+  private constructor(dbPath: string, db: Db, key: DataKey, blobWrite: OpenOptions['blobWrite']) {
     this.dbPath = dbPath;
     this.dataDir = path.dirname(dbPath);
     this.blobDir = blobDirFor(dbPath);
+    this.keyPath = keyFileFor(dbPath);
     this.db = db;
+    this.key = key;
+    this.blobWrite = blobWrite;
     this.search = new SearchCache(db);
   }
 
-  /** Open (creating if needed) the database file `dbPath` and its blob folder, applying pending migrations. */
-  static open(dbPath: string, options: { nativeBinding?: string } = {}): CaseStore {
+  /**
+   * Open (creating if needed) the encrypted database file `dbPath`, its key file and its blob folder, applying
+   * pending migrations. A store written before encryption is converted first (see encryptPlainStore).
+   */
+  static open(dbPath: string, options: OpenOptions = {}): CaseStore {
     dbPath = path.resolve(dbPath);
+    const blobDir = blobDirFor(dbPath);
     try {
-      fs.mkdirSync(path.join(blobDirFor(dbPath), 'tmp'), { recursive: true });
+      // A restore staged by the running app (or cut short by a crash) replaces the store before anything opens it.
+      completePendingSwap(dbPath);
+      fs.mkdirSync(path.join(blobDir, 'tmp'), { recursive: true });
+      sweepStaleWork(dbPath);
     } catch (e) {
       throw new AppError('DB_OPEN_FAILED', `Cannot create the data folder for ${dbPath}: ${(e as Error).message}`, { cause: e });
     }
+    const exists = fs.existsSync(dbPath) && fs.statSync(dbPath).size > 0;
+    const plain = exists && isPlainSqlite(dbPath);
+    if (plain) {
+      // Refuse a newer app's database before converting anything. (Read-write: a WAL left by a crash of the old
+      // version needs SQLite's recovery, which a read-only connection cannot run; nothing else is written.)
+      const p = openPlainDatabase(dbPath, options.nativeBinding, false);
+      try {
+        refuseNewer(p.pragma('user_version', { simple: true }) as number);
+      } finally {
+        p.close();
+      }
+    }
+    const { key } = loadDataKey(keyFileFor(dbPath), options.key ?? {}, !exists || plain);
+    const blobWrite = options.blobWrite;
+    if (plain) {
+      try {
+        encryptPlainStore(dbPath, blobDir, key, (kind, sha, bytes) => writeSealedBlob(blobDir, key, kind, sha, bytes, blobWrite), options.nativeBinding);
+      } catch (e) {
+        throw asDiskFull(e, 'the encrypted copy of the case database');
+      }
+    }
     let db: Db;
     try {
-      db = new Database(dbPath, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
-      db.pragma('journal_mode = WAL');
-      db.pragma('foreign_keys = ON');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 5000');
+      db = openEncryptedDatabase(dbPath, key, options.nativeBinding);
     } catch (e) {
+      if (e instanceof AppError) throw e;
       throw new AppError('DB_OPEN_FAILED', `Cannot open the case database ${dbPath}: ${(e as Error).message}`, { cause: e });
     }
     try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      // FULL: a commit reported to the user (a saved edit, a sign-off) survives a power cut, not only a crash.
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
       runMigrations(db);
     } catch (e) {
       db.close();
-      throw e;
+      if (e instanceof AppError) throw e;
+      if (asDiskFull(e, '') !== e) throw new AppError('DISK_FULL', `The disk holding the case store is full: ${dbPath} cannot be opened for writing. Free some space and start again; nothing stored was lost.`, { cause: e });
+      throw new AppError('DB_OPEN_FAILED', `Cannot open the case database ${dbPath}: ${(e as Error).message}`, { cause: e });
     }
-    return new CaseStore(dbPath, db);
+    return new CaseStore(dbPath, db, key, blobWrite);
+  }
+
+  /** The fingerprint of this store's data key (tells whether a backup was made with the same key). */
+  get keyId(): string {
+    return this.key.keyId;
+  }
+
+  /** The data key, for the backup service (which copies sealed blobs and checks a restored store). */
+  dataKey(): DataKey {
+    return this.key;
+  }
+
+  /**
+   * A transactionally consistent copy of the database, encrypted with the same key, written while the app goes on
+   * working (VACUUM INTO reads in one transaction; in WAL mode writers are not blocked).
+   */
+  snapshotDatabase(file: string): void {
+    try {
+      this.db.prepare('VACUUM INTO ?').run(file);
+    } catch (e) {
+      fs.rmSync(file, { force: true });
+      throw asDiskFull(e, 'the backup copy of the database');
+    }
   }
 
   close(): void {
@@ -181,40 +298,46 @@ export class CaseStore {
   // ---- blobs -------------------------------------------------------------------------------------------
 
   blobPath(kind: 'pixels' | 'originals', sha256: string): string {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new AppError('INTERNAL', `not a sha256: ${sha256}`);
-    return path.join(this.blobDir, kind, sha256.slice(0, 2), sha256);
+    return sealedBlobPath(this.blobDir, this.key, kind, sha256);
   }
 
-  /** Write an immutable blob atomically (temp file, fsync, rename). Returns its path. Idempotent. */
+  /** Encrypt and write an immutable blob atomically (temp file, fsync, rename). Returns its path. Idempotent. */
   putBlob(kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array): string {
-    const target = this.blobPath(kind, sha256);
-    if (fs.existsSync(target)) return target;
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    const tmp = path.join(this.blobDir, 'tmp', `${sha256}.${randomBytes(6).toString('hex')}`);
-    let fd: number | null = null;
-    try {
-      fd = fs.openSync(tmp, 'w');
-      let at = 0;
-      while (at < bytes.byteLength) at += fs.writeSync(fd, bytes, at, bytes.byteLength - at);
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = null;
-      fs.renameSync(tmp, target);
-    } catch (e) {
-      if (fd !== null) fs.closeSync(fd);
-      fs.rmSync(tmp, { force: true });
-      throw e;
-    }
-    return target;
+    return writeSealedBlob(this.blobDir, this.key, kind, sha256, bytes, this.blobWrite);
   }
 
+  /** A blob's plain bytes; PIXELS_MISSING if the file is gone or fails authentication (damaged or swapped). */
   readBlob(kind: 'pixels' | 'originals', sha256: string): Buffer {
     const p = this.blobPath(kind, sha256);
+    let sealed: Buffer;
     try {
-      return fs.readFileSync(p);
+      sealed = fs.readFileSync(p);
     } catch (e) {
       throw new AppError('PIXELS_MISSING', `The stored ${kind} file for this image is missing (${p}). Restore the data folder from a backup.`, { cause: e });
     }
+    const plain = this.key.openBlob(`${kind}:${sha256}`, sealed);
+    if (!plain) throw new AppError('PIXELS_MISSING', `The stored ${kind} file for this image is damaged (it fails its authentication check): ${p}. Restore the data folder from a backup.`);
+    return plain;
+  }
+
+  /** The sealed file of a blob as stored (for backups: copied without decrypting). */
+  sealedBlobFile(kind: 'pixels' | 'originals', sha256: string): string {
+    return this.blobPath(kind, sha256);
+  }
+
+  /** Every blob the database refers to (for backups and checks). */
+  referencedBlobs(): { kind: 'pixels' | 'originals'; sha256: string }[] {
+    const rows = this.db.prepare('SELECT DISTINCT pixel_sha256 AS p, source_sha256 AS o FROM images').all() as { p: string; o: string }[];
+    const seen = new Set<string>();
+    const out: { kind: 'pixels' | 'originals'; sha256: string }[] = [];
+    for (const r of rows) {
+      for (const [kind, sha256] of [['pixels', r.p], ['originals', r.o]] as const) {
+        if (!/^[0-9a-f]{64}$/.test(sha256) || seen.has(`${kind}:${sha256}`)) continue;
+        seen.add(`${kind}:${sha256}`);
+        out.push({ kind, sha256 });
+      }
+    }
+    return out;
   }
 
   /** Remove temporary files and blobs that no row refers to (left by a crash between blob write and commit). */
@@ -225,10 +348,8 @@ export class CaseStore {
       fs.rmSync(path.join(tmpDir, f), { force: true });
       removed++;
     }
-    const referenced = {
-      pixels: new Set((this.db.prepare('SELECT pixel_sha256 AS h FROM images').all() as { h: string }[]).map((r) => r.h)),
-      originals: new Set((this.db.prepare('SELECT source_sha256 AS h FROM images').all() as { h: string }[]).map((r) => r.h)),
-    };
+    const referenced = { pixels: new Set<string>(), originals: new Set<string>() };
+    for (const b of this.referencedBlobs()) referenced[b.kind].add(this.key.blobName(b.kind, b.sha256));
     for (const kind of ['pixels', 'originals'] as const) {
       const dir = path.join(this.blobDir, kind);
       if (!fs.existsSync(dir)) continue;
@@ -351,7 +472,11 @@ export class CaseStore {
         .run(imageId, se.modality, se.viewPosition, study.id);
       return { caseId: study.id, imageId };
     });
-    return tx.immediate();
+    try {
+      return tx.immediate();
+    } catch (e) {
+      throw asDiskFull(e, 'the image');
+    }
   }
 
   /** The worklist page: sorted, filtered, paged. Sorting by an indexed column with `id` as the tie-breaker. */

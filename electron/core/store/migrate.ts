@@ -15,13 +15,7 @@ export function runMigrations(db: Database, migrations: Migration[] = defaultMig
   }
   const from = db.pragma('user_version', { simple: true }) as number;
   const latest = latestVersion(migrations);
-  if (from > latest) {
-    throw new AppError(
-      'DB_NEWER_THAN_APP',
-      `This database was written by a newer version of CXR Workstation (schema ${from}; this app knows up to ${latest}). ` +
-        'Install the newer version to open it; the database was not changed.',
-    );
-  }
+  refuseNewer(from, migrations);
   const pending = migrations.filter((m) => m.version > from);
   if (pending.length === 0) return { from, to: from };
   db.transaction(() => {
@@ -29,4 +23,16 @@ export function runMigrations(db: Database, migrations: Migration[] = defaultMig
     db.pragma(`user_version = ${latest}`);
   }).immediate();
   return { from, to: latest };
+}
+
+/** Refuse a database whose schema is newer than this app's, before anything touches it. */
+export function refuseNewer(version: number, migrations: Migration[] = defaultMigrations): void {
+  const latest = latestVersion(migrations);
+  if (version > latest) {
+    throw new AppError(
+      'DB_NEWER_THAN_APP',
+      `This database was written by a newer version of CXR Workstation (schema ${version}; this app knows up to ${latest}). ` +
+        'Install the newer version to open it; the database was not changed.',
+    );
+  }
 }

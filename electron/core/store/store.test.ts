@@ -168,7 +168,8 @@ test('blobs are written atomically and orphans are swept', () => {
   const bytes = new Uint8Array([1, 2, 3, 4]);
   const h = sha256(bytes);
   const p = store.putBlob('pixels', h, bytes);
-  assert.deepEqual(new Uint8Array(fs.readFileSync(p)), bytes);
+  assert.deepEqual(new Uint8Array(store.readBlob('pixels', h)), bytes);
+  assert.equal(fs.readFileSync(p).indexOf(Buffer.from(bytes)), -1, 'stored encrypted');
   fs.writeFileSync(path.join(blobDirFor(store.dbPath), 'tmp', 'half-written'), 'x');
   assert.equal(store.sweepOrphanBlobs().removed, 2);
   assert.equal(fs.existsSync(p), false);
@@ -212,7 +213,7 @@ test('text filtering gives the same pages as a brute-force filter, for small and
     }
   }
   // a case added by another connection (the CLI) is found by the next query
-  const other = new Database(store.dbPath);
+  const other = CaseStore.open(store.dbPath).db;
   other.prepare(`INSERT INTO patients (patient_id, patient_name) VALUES ('X', 'LATE^ARRIVAL')`).run();
   other.prepare(`INSERT INTO studies (study_instance_uid, patient_ref, imported_at, patient_name, patient_id, search_text) VALUES ('9.9', last_insert_rowid(), 'now', 'LATE^ARRIVAL', 'X', 'late^arrival x')`).run();
   other.close();

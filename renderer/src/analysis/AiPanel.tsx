@@ -1,15 +1,14 @@
 // The model's reading of the image on screen: TB score against the operating threshold, the class probabilities,
-// and each proposed lesion with its lung zone. Read-only here; the AI's original is kept as it was written.
+// and the findings: each proposed lesion with its lung zone, what the reader decided about it (accept, reject,
+// change) and who made or changed it. The AI's original reading is kept as it was written.
 import { useEffect, useState } from 'react';
 import { call, errorMessage, onEvent } from '../api';
 import type { AnalysisView } from '../api';
+import { LESION_LABEL_NAMES as LESION_NAMES } from '../../../electron/contract/index';
+import type { EditorController } from '../editor/controller';
+import { FindingsList } from '../editor/FindingsList';
 
-const LESION_NAMES: Record<string, string> = {
-  ActiveTuberculosis: 'active TB',
-  ObsoletePulmonaryTuberculosis: 'obsolete / latent TB',
-};
-
-export function AiPanel({ imageId }: { imageId: number }) {
+export function AiPanel({ imageId, editor }: { imageId: number; editor?: EditorController | null }) {
   const [state, setState] = useState<{ analysis: AnalysisView | null; failure: { code: string; message: string } | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -48,6 +47,7 @@ export function AiPanel({ imageId }: { imageId: number }) {
         ) : (
           <p>Waiting for the model…</p>
         )}
+        {editor && <FindingsList editor={editor} analysis={null} />}
       </aside>
     );
   }
@@ -67,17 +67,23 @@ export function AiPanel({ imageId }: { imageId: number }) {
           </li>
         ))}
       </ul>
-      <h4>Proposed lesions ({a.boxes.length})</h4>
-      <ol className="ai-boxes" data-testid="ai-boxes">
-        {a.boxes.map((b, i) => {
-          const z = a.zones.filter((zz) => zz.box === i).map((zz) => `${zz.side} ${zz.zone}`);
-          return (
-            <li key={i}>
-              {LESION_NAMES[b.label] ?? b.label} ({(b.score * 100).toFixed(0)}%){z.length ? ` · ${[...new Set(z)].join(', ')} zone` : ''}
-            </li>
-          );
-        })}
-      </ol>
+      {editor ? (
+        <FindingsList editor={editor} analysis={a} />
+      ) : (
+        <>
+          <h4>Proposed lesions ({a.boxes.length})</h4>
+          <ol className="ai-boxes" data-testid="ai-boxes">
+            {a.boxes.map((b, i) => {
+              const z = a.zones.filter((zz) => zz.box === i).map((zz) => `${zz.side} ${zz.zone}`);
+              return (
+                <li key={i}>
+                  {LESION_NAMES[b.label] ?? b.label} ({(b.score * 100).toFixed(0)}%){z.length ? ` · ${[...new Set(z)].join(', ')} zone` : ''}
+                </li>
+              );
+            })}
+          </ol>
+        </>
+      )}
       <p className="ai-model">
         {a.model.name} {a.model.version} · {a.model.ep.toUpperCase()} · {Math.round(a.timingsMs.total ?? 0)} ms
       </p>

@@ -10,12 +10,15 @@ import { Worklist } from '../worklist/Worklist';
 import { Viewer } from '../viewer/Viewer';
 import { Toasts, useToasts } from './Toasts';
 import { AnalysisStatus } from '../analysis/AnalysisStatus';
+import { UserMenu } from '../accounts/UserMenu';
+import { SettingsDialog } from '../settings/SettingsDialog';
 
 export function App() {
   const [openCase, setOpenCase] = useState<number | null>(null);
   const [refreshSignal, setRefreshSignal] = useState(0);
   const [dragging, setDragging] = useState(false);
   const [appInfo, setAppInfo] = useState<string>('');
+  const [settingsOpen, setSettingsOpen] = useState(false);
   const toasts = useToasts();
   const { state: importState, start, cancel, dismiss } = useImport(() => setRefreshSignal((n) => n + 1));
   const dragDepth = useRef(0);
@@ -81,6 +84,10 @@ export function App() {
         <ImportBar state={importState} onFiles={start} onCancel={cancel} />
         <span className="toolbar-spacer" />
         <AnalysisStatus />
+        <button type="button" className="btn btn-small" onClick={() => setSettingsOpen(true)} data-testid="settings-button">
+          Settings
+        </button>
+        <UserMenu />
       </header>
       <main className="app-main">
         <ImportResults state={importState} onDismiss={dismiss} onOpenCase={open} />
@@ -93,6 +100,7 @@ export function App() {
         </div>
       )}
       <Toasts toasts={toasts} />
+      {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
     </div>
   );
 }

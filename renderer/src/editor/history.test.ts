@@ -8,15 +8,16 @@ import {
   deleteFinding,
   emptyDoc,
   moveFinding,
-  proposalFindings,
   rejectFinding,
   relabelFinding,
   resizeFinding,
   type EditorDoc,
   type Mask,
 } from './model';
+import { proposalFindings } from '../../../electron/contract/index';
 
 const analysis = {
+  id: 1,
   model: { name: 'cxr-tb', version: '1.0.0' },
   boxes: [
     { x: 10, y: 10, w: 40, h: 30, label: 'ActiveTuberculosis', score: 0.91 },
@@ -31,7 +32,7 @@ function newMask(id: string, label: Mask['label'], width = 200, height = 150): M
 
 function openDoc(): EditorDoc {
   const doc = emptyDoc();
-  for (const f of proposalFindings(analysis, 'ai-1-')) doc.findings[f.id] = f;
+  for (const f of proposalFindings(analysis)) doc.findings[f.id] = f;
   const right = newMask('right', 'right_lung');
   fillPolygon(right, [[20, 20], [90, 20], [90, 140], [20, 140]], 1);
   doc.masks.right = right;
@@ -233,4 +234,18 @@ test('memory stays bounded: 200 brush strokes on a 3000 x 3000 mask', () => {
   console.log(`  with a 4 KiB budget: ${tight.undoDepth} entries kept (${tight.byteSize} bytes), ${trims.reduce((a, b) => a + b, 0)} dropped`);
   assert.ok(tight.byteSize <= 4 * 1024, `${tight.byteSize}`);
   assert.ok(trims.reduce((a, b) => a + b, 0) > 0 && tight.undoDepth + trims.reduce((a, b) => a + b, 0) === 40, 'dropped entries are reported');
+});
+
+test('recordedSince tells a gesture that changed pixels from one that changed none', () => {
+  const h = new EditHistory(openDoc());
+  const mask = h.doc.masks.right;
+  h.mark('a');
+  // A flood fill outside the outline reaches the border: it changes nothing.
+  h.run({ type: 'mask', maskId: 'right', bounds: { x: 0, y: 0, w: mask.width, h: mask.height }, paint: (m) => floodFill(m, 150, 10, 1) }, { history: 'squash' });
+  h.commit();
+  assert.equal(h.recordedSince('a'), false);
+  h.mark('b');
+  h.run(brush('right', mask, [[120, 100]], 5), { history: 'squash' });
+  h.commit();
+  assert.equal(h.recordedSince('b'), true);
 });

@@ -103,11 +103,36 @@ export class EditHistory {
     }
   }
 
+  /**
+   * Put findings as the store recorded them (who changed each, and when) in place of the very objects that were
+   * saved, without a history entry: it is the same edit, annotated. A finding edited again since is left alone.
+   */
+  amend(saved: { sent: Finding; stored: Finding }[]): void {
+    const findings = { ...this.docState.findings };
+    let changed = false;
+    for (const { sent, stored } of saved) {
+      if (findings[sent.id] === sent && stored.id === sent.id) {
+        findings[sent.id] = stored;
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    this.docState = { ...this.docState, findings };
+    this.notify({ cause: 'load', findings: true, masks: [] });
+  }
+
   /** Remember this point (a pointer-down): `bailToMark(id)` returns to it, and squashes never merge across it. */
   mark(id: string): void {
     this.closeOpenEdits();
     this.enforceBudget();
     this.undos.push({ kind: 'mark', id });
+  }
+
+  /** Whether an edit was recorded since the mark (a fill or stroke that changed no pixel leaves none once closed). */
+  recordedSince(id: string): boolean {
+    this.closeOpenEdits();
+    const at = this.undos.findLastIndex((e) => e.kind === 'mark' && e.id === id);
+    return this.undos.slice(at + 1).some((e) => e.kind === 'entry');
   }
 
   /** Undo everything since the mark and forget it (Escape during a drag). False when the mark is gone. */

@@ -3,15 +3,10 @@
 //
 // Provenance: an AI finding keeps its `aiOriginal` whatever the reader does; deleting an AI finding rejects it
 // (the AI's proposal stays visible as rejected), deleting a finding a person added removes it.
+import type { Finding, FindingState, MaskLabel, Provenance } from '../../../electron/contract/index';
 import type { MaskPixels } from './maskDiff';
 
-export interface Provenance {
-  source: 'ai' | 'user';
-  model?: { name: string; version: string };
-  author?: string;
-}
-
-export type FindingState = 'proposed' | 'accepted' | 'rejected' | 'edited' | 'added';
+export type { Finding, FindingState, MaskLabel, Provenance };
 
 export interface BoxGeometry {
   x: number;
@@ -19,20 +14,6 @@ export interface BoxGeometry {
   w: number;
   h: number;
 }
-
-export interface Finding extends BoxGeometry {
-  id: string;
-  kind: 'box';
-  label: string;
-  /** the model's confidence, for AI findings */
-  score?: number;
-  provenance: Provenance;
-  state: FindingState;
-  /** what the model proposed, unchanged, for AI findings */
-  aiOriginal?: BoxGeometry & { label: string; score: number };
-}
-
-export type MaskLabel = 'right_lung' | 'left_lung' | 'lesion';
 
 export interface Mask extends MaskPixels {
   id: string;
@@ -51,26 +32,6 @@ export const MIN_BOX_SIZE = 4;
 
 export function emptyDoc(): EditorDoc {
   return { findings: {}, masks: {} };
-}
-
-/** The model's boxes as findings awaiting the reader's decision. */
-export function proposalFindings(
-  analysis: { boxes: { x: number; y: number; w: number; h: number; label: string; score: number }[]; model: { name: string; version: string } },
-  idPrefix: string,
-): Finding[] {
-  return analysis.boxes.map((b, i) => ({
-    id: `${idPrefix}${i}`,
-    kind: 'box',
-    x: b.x,
-    y: b.y,
-    w: b.w,
-    h: b.h,
-    label: b.label,
-    score: b.score,
-    provenance: { source: 'ai', model: { name: analysis.model.name, version: analysis.model.version } },
-    state: 'proposed',
-    aiOriginal: { x: b.x, y: b.y, w: b.w, h: b.h, label: b.label, score: b.score },
-  }));
 }
 
 // ---- changes the tools make; each returns the findings to put, for `history.run({ type: 'findings', put })` ----
@@ -100,7 +61,8 @@ export function relabelFinding(f: Finding, label: string): Finding {
   return edited(f, { label });
 }
 
-export function addedFinding(id: string, box: BoxGeometry, label: string, author: string): Finding {
+/** A box a person adds; `author` may be left out, and the station then records whoever saves it. */
+export function addedFinding(id: string, box: BoxGeometry, label: string, author?: string): Finding {
   return {
     id,
     kind: 'box',
@@ -109,7 +71,7 @@ export function addedFinding(id: string, box: BoxGeometry, label: string, author
     w: Math.max(MIN_BOX_SIZE, box.w),
     h: Math.max(MIN_BOX_SIZE, box.h),
     label,
-    provenance: { source: 'user', author },
+    provenance: author ? { source: 'user', author } : { source: 'user' },
     state: 'added',
   };
 }

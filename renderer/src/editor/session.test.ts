@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { docFromSaved, savePayload } from './session';
 import { EditHistory } from './history';
 import { brushStroke, packBits, strokeBounds } from './maskDiff';
-import { proposalFindings } from './model';
+import { proposalFindings } from '../../../electron/contract/index';
 
-const analysis = { model: { name: 'cxr-tb', version: '1.0.0' }, boxes: [{ x: 10, y: 10, w: 20, h: 20, label: 'ActiveTuberculosis', score: 0.8 }] };
+const analysis = { id: 1, model: { name: 'cxr-tb', version: '1.0.0' }, boxes: [{ x: 10, y: 10, w: 20, h: 20, label: 'ActiveTuberculosis', score: 0.8 }] };
 const lungs = { right: [[2, 2], [20, 2], [20, 40], [2, 40]] as [number, number][], left: [[30, 2], [48, 2], [48, 40], [30, 40]] as [number, number][] };
 
 test('the AI proposal opens with lung masks filled from the outlines, all unsaved', () => {
-  const { doc, unsaved } = docFromSaved({ version: 0, findings: proposalFindings(analysis, 'ai-1-'), masks: [], aiLungs: lungs }, { width: 50, height: 45 });
+  const { doc, unsaved } = docFromSaved({ version: 0, findings: proposalFindings(analysis), masks: [], aiLungs: lungs }, { width: 50, height: 45 });
   assert.deepEqual(Object.keys(doc.masks), ['right_lung', 'left_lung']);
   assert.equal(doc.masks.right_lung.bits.reduce((a, b) => a + b, 0), 18 * 38);
   assert.deepEqual([...unsaved], ['right_lung', 'left_lung']);

@@ -1,8 +1,22 @@
 // The image viewer: loads a case and its pixels, paints them through the LUT engine on a Konva stage, and turns
 // mouse, wheel and keyboard input into window/level, zoom and pan. Every settled repaint dispatches
 // `cxr:rendered` on window with { imageId, center, width, invert, zoom } (and lutMs), so tests can wait on it.
+// Over the image, the editor's layers (masks, heatmap, boxes) follow every frame; with an editing tool in hand the
+// left button edits instead of windowing (see editor/tools.ts), and every shortcut comes from the reader's key map.
 import { AiPanel } from '../analysis/AiPanel';
+import { ReadingDock } from '../report/ReadingDock';
+import { SignoffBar } from '../accounts/SignoffBar';
+import { ExportMenu } from '../exports/ExportMenu';
+import { ArchiveResults } from '../network/ArchiveResults';
 import { memo, useCallback, useEffect, useRef, useState } from 'react';
+import { OverlayRenderer } from '../canvas/overlays';
+import { EditorBar, ShortcutHelp } from '../editor/EditorBar';
+import { actionFor, loadKeyMap, type Action, type KeyMap } from '../editor/keymap';
+import { ToolInput } from '../editor/tools';
+import { useEditor } from '../editor/useEditor';
+import { LESION_LABELS } from '../../../electron/contract/index';
+import type { MaskLabel } from '../editor/model';
+import type { ToolName } from '../editor/controller';
 import { call, errorMessage, type CaseDetail, type ImageInfo } from '../api';
 import { ImageStage, type StageNodes } from '../canvas/ImageStage';
 import { formatDate, formatPersonName } from '../app/format';
@@ -16,7 +30,7 @@ function emitRendered(detail: RenderedDetail): void {
 }
 
 interface Drag {
-  mode: 'wl' | 'pan';
+  mode: 'wl' | 'pan' | 'tool';
   pointerId: number;
   startX: number;
   startY: number;
@@ -35,6 +49,17 @@ function isTyping(target: EventTarget | null): boolean {
 
 const fmt = (n: number) => String(Math.round(n));
 
+const TOOL_ACTIONS: Partial<Record<Action, ToolName>> = {
+  toolView: 'view',
+  toolSelect: 'select',
+  toolBox: 'box',
+  toolBrush: 'brush',
+  toolEraser: 'eraser',
+  toolLasso: 'lasso',
+  toolFill: 'fill',
+};
+const TARGETS: MaskLabel[] = ['right_lung', 'left_lung', 'lesion'];
+
 export function Viewer(props: { caseId: number; onBack: () => void; active: boolean }) {
   const { caseId, onBack, active } = props;
   const [detail, setDetail] = useState<CaseDetail | null>(null);
@@ -52,6 +77,11 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
   const root = useRef<HTMLDivElement>(null);
   const drag = useRef<Drag | null>(null);
   const sizeRef = useRef({ w: 0, h: 0 });
+  const [nodesReady, setNodesReady] = useState(0);
+  const [keymap, setKeymap] = useState<KeyMap>(() => loadKeyMap());
+  const [helpOpen, setHelpOpen] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+  const tools = useRef<ToolInput | null>(null);
 
   // The case.
   useEffect(() => {
@@ -80,6 +110,8 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
   }, [caseId, reloadKey]);
 
   const info: ImageInfo | null = detail?.images[imageIndex] ?? null;
+  const editor = useEditor(info);
+  const ed = editor.controller;
 
   // The pixels of the shown image, and an engine for them.
   useEffect(() => {
@@ -115,7 +147,54 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
   const onNodes = useCallback((n: StageNodes | null) => {
     nodes.current = n;
     engineRef.current?.attach(n);
+    setNodesReady((k) => k + 1);
   }, []);
+
+  // The editor's layers over the image: created once the image, its annotations and the stage are all there.
+  useEffect(() => {
+    const n = nodes.current;
+    if (!engine || !ed || !n) return;
+    const overlay = new OverlayRenderer({ masks: n.masks, marks: n.marks }, ed.width, ed.height);
+    overlay.setDoc(ed.doc, ed.selected);
+    overlay.setEvidence(editor.evidence);
+    overlay.setVisibility(ed.layers, ed.heatmapOpacity);
+    overlay.repaintMasks(null, false);
+    const input = new ToolInput(ed, overlay);
+    input.onNotice = (m) => setNotice(m);
+    tools.current = input;
+    engine.setOverlay((t) => overlay.setTransform(t));
+    const offDoc = ed.onDocChange((c) => {
+      if (c.findings) overlay.setDoc(ed.doc, ed.selected);
+      // Mask changes are repainted where they happened, now, so that a stroke is on screen when its event ends.
+      const boxes = c.masks.map((m) => (ed.doc.masks[m.maskId] || c.cause !== 'edit' ? m.box : null));
+      if (boxes.length) {
+        if (boxes.some((b) => b === null)) overlay.repaintMasks(null);
+        else for (const b of boxes) overlay.repaintMasks(b);
+      }
+    });
+    let shown = { selected: ed.selected, layers: ed.layers, opacity: ed.heatmapOpacity };
+    const offUi = ed.subscribe(() => {
+      if (ed.selected !== shown.selected) overlay.setDoc(ed.doc, ed.selected);
+      if (ed.layers !== shown.layers || ed.heatmapOpacity !== shown.opacity) overlay.setVisibility(ed.layers, ed.heatmapOpacity);
+      shown = { selected: ed.selected, layers: ed.layers, opacity: ed.heatmapOpacity };
+    });
+    return () => {
+      offDoc();
+      offUi();
+      engine.setOverlay(null);
+      overlay.dispose();
+      n.masks.batchDraw();
+      n.marks.batchDraw();
+      if (tools.current === input) tools.current = null;
+    };
+  }, [engine, ed, editor.evidence, nodesReady]);
+
+  // A notice (a fill that found nothing to fill) goes away after a while.
+  useEffect(() => {
+    if (!notice) return;
+    const t = setTimeout(() => setNotice(null), 6000);
+    return () => clearTimeout(t);
+  }, [notice]);
 
   // The stage follows the size of its box.
   useEffect(() => {
@@ -170,30 +249,133 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
     }
   }, []);
 
-  // Keyboard: i invert, f fit, 1 one-to-one, r reset, space (held) pan, Escape back to the worklist.
+  // Keyboard: every action from the reader's key map (editor/keymap.ts; `?` lists them), Space (held) pans, and
+  // Escape cancels what is in progress, then clears the selection, then goes back to the worklist.
   useEffect(() => {
     if (!active) return;
     const down = (e: KeyboardEvent) => {
-      if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+      if (isTyping(e.target) || helpOpen) return;
       const eng = engineRef.current;
+      const c = ed;
       if (e.key === 'Escape') {
         e.preventDefault();
+        if (tools.current?.cancel()) return;
+        if (c?.selected) {
+          c.select(null);
+          return;
+        }
         onBack();
         return;
       }
-      if (e.key === ' ') {
+      if (e.key === ' ' && !e.ctrlKey && !e.metaKey && !e.altKey) {
         e.preventDefault();
         setSpaceHeld(true);
         return;
       }
-      if (!eng || e.repeat) return;
-      const k = e.key.toLowerCase();
-      if (k === 'i') eng.toggleInvert();
-      else if (k === 'f') eng.fit();
-      else if (k === '1') eng.oneToOne();
-      else if (k === 'r') eng.reset();
-      else return;
+      if (e.key === 'Enter' && c?.tool === 'lasso' && tools.current?.closePolygon(e.shiftKey)) {
+        e.preventDefault();
+        return;
+      }
+      const action = actionFor(keymap, e);
+      if (!action) return;
+      if (e.repeat && !['undo', 'redo', 'nudgeLeft', 'nudgeRight', 'nudgeUp', 'nudgeDown', 'brushSmaller', 'brushLarger'].includes(action)) return;
+      if (!runAction(action, e.shiftKey, eng, c)) return;
       e.preventDefault();
+    };
+    const runAction = (action: Action, shift: boolean, eng: ViewerEngine | null, c: typeof ed): boolean => {
+      const tool = TOOL_ACTIONS[action];
+      if (tool) {
+        if (!c || (!c.editable && tool !== 'view' && tool !== 'select')) return false;
+        c.setTool(tool);
+        return true;
+      }
+      switch (action) {
+        case 'invert':
+          eng?.toggleInvert();
+          return !!eng;
+        case 'fit':
+          eng?.fit();
+          return !!eng;
+        case 'oneToOne':
+          eng?.oneToOne();
+          return !!eng;
+        case 'reset':
+          eng?.reset();
+          return !!eng;
+        case 'help':
+          setHelpOpen(true);
+          return true;
+      }
+      if (!c) return false;
+      const sel = c.selected ? c.doc.findings[c.selected] : null;
+      switch (action) {
+        case 'undo':
+          c.undo();
+          return true;
+        case 'redo':
+          c.redo();
+          return true;
+        case 'brushSmaller':
+          c.growBrush(-1);
+          return true;
+        case 'brushLarger':
+          c.growBrush(1);
+          return true;
+        case 'cycleTarget':
+          c.setTarget(TARGETS[(TARGETS.indexOf(c.target) + 1) % TARGETS.length]);
+          return true;
+        case 'layerBoxes':
+          c.toggleLayer('boxes');
+          return true;
+        case 'layerLungs':
+          c.toggleLayer('lungs');
+          return true;
+        case 'layerLesions':
+          c.toggleLayer('lesions');
+          return true;
+        case 'layerHeatmap':
+          if (!editor.evidence) return false;
+          c.toggleLayer('heatmap');
+          return true;
+        case 'acceptAll':
+          c.acceptAll();
+          return true;
+        case 'nextFinding': {
+          const ids = Object.keys(c.doc.findings);
+          if (!ids.length) return false;
+          c.select(ids[(ids.indexOf(c.selected ?? '') + 1) % ids.length]);
+          return true;
+        }
+      }
+      if (!sel) return false;
+      switch (action) {
+        case 'accept':
+          c.accept(sel.id);
+          return true;
+        case 'reject':
+          c.reject(sel.id);
+          return true;
+        case 'deleteBox':
+          c.remove(sel.id);
+          return true;
+        case 'cycleLabel': {
+          const labels: string[] = [...LESION_LABELS];
+          c.relabel(sel.id, labels[(labels.indexOf(sel.label) + 1) % labels.length]);
+          return true;
+        }
+        case 'nudgeLeft':
+        case 'nudgeRight':
+        case 'nudgeUp':
+        case 'nudgeDown': {
+          if (sel.state === 'rejected') return false;
+          const step = shift ? 10 : 1;
+          const dx = action === 'nudgeLeft' ? -step : action === 'nudgeRight' ? step : 0;
+          const dy = action === 'nudgeUp' ? -step : action === 'nudgeDown' ? step : 0;
+          c.nudge(sel.id, dx, dy);
+          return true;
+        }
+      }
+      return false;
     };
     const up = (e: KeyboardEvent) => {
       if (e.key === ' ') {
@@ -210,19 +392,25 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
       window.removeEventListener('keyup', up);
       window.removeEventListener('blur', blur);
     };
-  }, [active, onBack]);
+  }, [active, onBack, ed, keymap, helpOpen, editor.evidence]);
 
   // Mouse: left-drag window/level (or pan with the Pan tool or space held), right- or middle-drag pan.
+  const stagePoint = (e: React.PointerEvent<HTMLDivElement>) => {
+    const r = e.currentTarget.getBoundingClientRect();
+    return { x: e.clientX - r.left, y: e.clientY - r.top, shift: e.shiftKey, alt: e.altKey, time: e.timeStamp, receivedAt: performance.now() };
+  };
   const onPointerDown = (e: React.PointerEvent<HTMLDivElement>) => {
     const eng = engineRef.current;
     if (!eng || drag.current) return;
     const pan = e.button === 1 || e.button === 2 || (e.button === 0 && (spaceHeld || eng.panTool));
     if (!pan && e.button !== 0) return;
     e.preventDefault();
-    e.currentTarget.setPointerCapture(e.pointerId);
     e.currentTarget.focus({ preventScroll: true });
+    // With an editing tool, the left button edits (a press on empty space with Select falls through to the viewer).
+    const tool = !pan && tools.current?.down(stagePoint(e));
+    e.currentTarget.setPointerCapture(e.pointerId);
     drag.current = {
-      mode: pan ? 'pan' : 'wl',
+      mode: tool ? 'tool' : pan ? 'pan' : ed && ed.tool === 'select' ? 'pan' : 'wl',
       pointerId: e.pointerId,
       startX: e.clientX,
       startY: e.clientY,
@@ -236,7 +424,8 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
   const onPointerMove = (e: React.PointerEvent<HTMLDivElement>) => {
     const d = drag.current;
     const eng = engineRef.current;
-    if (!d || !eng || e.pointerId !== d.pointerId) return;
+    if (tools.current && (!d || d.mode === 'tool')) tools.current.move(stagePoint(e));
+    if (!d || !eng || e.pointerId !== d.pointerId || d.mode === 'tool') return;
     const dx = e.clientX - d.startX;
     const dy = e.clientY - d.startY;
     if (!d.moved) {
@@ -260,6 +449,10 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
     if (!d || e.pointerId !== d.pointerId) return;
     drag.current = null;
     if (e.currentTarget.hasPointerCapture(e.pointerId)) e.currentTarget.releasePointerCapture(e.pointerId);
+    if (d.mode === 'tool') {
+      tools.current?.up(stagePoint(e));
+      return;
+    }
     if (d.moved) engineRef.current?.endGesture();
   };
 
@@ -270,7 +463,7 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
   })();
 
   const ps = info?.pixelSpacing;
-  const cursor = drag.current?.mode === 'pan' || spaceHeld || view?.panTool ? 'grab' : 'crosshair';
+  const cursor = drag.current?.mode === 'pan' || spaceHeld || view?.panTool ? 'grab' : ed?.tool === 'select' ? 'default' : ed && ed.tool !== 'view' ? 'crosshair' : 'crosshair';
 
   return (
     <section className="viewer" data-testid="viewer" ref={root} aria-label="Image viewer" hidden={!active}>
@@ -345,7 +538,19 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
         <button type="button" className="btn" data-testid="tool-reset" disabled={!engine} onClick={() => engine?.reset()} title="Reset window, zoom and invert (R)">
           Reset
         </button>
+        <ExportMenu caseId={caseId} imageId={info?.imageId ?? null} />
       </div>
+      <SignoffBar caseId={caseId} />
+      <ArchiveResults caseId={caseId} />
+      {ed && <EditorBar controller={ed} keymap={keymap} hasHeatmap={!!editor.evidence} onHelp={() => setHelpOpen(true)} onReload={editor.reload} notice={notice} />}
+      {editor.error && (
+        <div className="inline-error" role="alert" data-testid="editor-error">
+          {editor.error}{' '}
+          <button type="button" className="btn btn-small" onClick={editor.reload}>
+            Retry
+          </button>
+        </div>
+      )}
       <div className="viewer-body">
         <div
           className="viewer-canvas"
@@ -357,6 +562,7 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
           onPointerMove={onPointerMove}
           onPointerUp={endDrag}
           onPointerCancel={endDrag}
+          onPointerLeave={() => tools.current?.leave()}
           onLostPointerCapture={endDrag}
           onContextMenu={(e) => e.preventDefault()}
           onMouseDown={(e) => {
@@ -366,7 +572,9 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
         >
           <MemoStage width={size.w} height={size.h} onNodes={onNodes} />
         </div>
-        {info && <AiPanel imageId={info.imageId} />}
+        {info && <AiPanel imageId={info.imageId} editor={ed} />}
+        {info && <ReadingDock caseId={caseId} imageId={info.imageId} />}
+        {helpOpen && <ShortcutHelp keymap={keymap} onChange={setKeymap} onClose={() => setHelpOpen(false)} />}
         {detail && info && view && (
           <div className="viewer-overlay" aria-hidden={false}>
             <div className="ov ov-tl">

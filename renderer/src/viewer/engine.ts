@@ -36,6 +36,14 @@ export interface KonvaNodes {
   background: Konva.Rect;
 }
 
+/** Where the image sits on the stage: its top-left corner and stage pixels per image column and row. */
+export interface ImageTransform {
+  x: number;
+  y: number;
+  sx: number;
+  sy: number;
+}
+
 const MIN_ZOOM = 0.01;
 const MAX_ZOOM = 40;
 /** A drag held still this long announces its current frame (see paint). */
@@ -75,6 +83,8 @@ export class ViewerEngine {
   /** counts state changes, so a deferred announcement can tell whether anything changed since its frame */
   private seq = 0;
   private holdTimer: ReturnType<typeof setTimeout> | 0 = 0;
+  /** the editor's layers, moved and drawn with the image on every frame */
+  private overlay: ((t: ImageTransform) => void) | null = null;
 
   constructor(
     info: ImageInfo,
@@ -105,6 +115,17 @@ export class ViewerEngine {
   /** Stage (CSS) pixels per image column. */
   private get scale(): number {
     return this.zoom / this.dpr;
+  }
+
+  /** Layers drawn over the image follow it: `draw` gets the image's transform on every painted frame. */
+  setOverlay(draw: ((t: ImageTransform) => void) | null): void {
+    this.overlay = draw;
+    if (draw) this.request(false);
+  }
+
+  transform(): ImageTransform {
+    const s = this.scale;
+    return { x: this.offsetX, y: this.offsetY, sx: s, sy: s * this.aspect };
   }
 
   attach(nodes: KonvaNodes | null): void {
@@ -258,6 +279,7 @@ export class ViewerEngine {
   /** Paints now (also used by tests of the engine); normally called once per animation frame. */
   paint(): void {
     if (this.disposed || !this.nodes || !this.stageW || !this.stageH) return;
+    const frameStart = performance.now();
     if (this.lutDirty) {
       const t0 = performance.now();
       buildLut(this.lut, {
@@ -283,6 +305,9 @@ export class ViewerEngine {
     // Nearest-neighbour once image pixels are big enough to see; smooth below.
     layer.imageSmoothingEnabled(this.zoom < 3);
     layer.draw();
+    this.overlay?.(this.transform());
+    // Every frame's cost (image and overlays), for the editing benchmark: cheap enough to announce always.
+    window.dispatchEvent(new CustomEvent('cxr:frame', { detail: { ms: performance.now() - frameStart } }));
     this.publishState();
     const detail: RenderedDetail = { imageId: this.info.imageId, center: this.center, width: this.width, invert: this.invert, zoom: this.zoom, lutMs: this.lutMs, paintedAt: performance.now() };
     const key = JSON.stringify({ ...detail, lutMs: 0, paintedAt: 0, x: Math.round(this.offsetX), y: Math.round(this.offsetY) });

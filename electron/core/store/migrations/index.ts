@@ -3,10 +3,13 @@ import type { Database } from 'better-sqlite3';
 import * as m0010 from './0010-initial';
 import * as m0020 from './0020-analyses';
 import * as m0030 from './0030-annotations';
+import * as m0050 from './0050-accounts';
+import * as m0060 from './0060-reports';
+import * as m0080 from './0080-network';
 
 export interface Migration {
   version: number;
   migrate(db: Database): void;
 }
 
-export const migrations: Migration[] = [m0010, m0020, m0030];
+export const migrations: Migration[] = [m0010, m0020, m0030, m0050, m0060, m0080];

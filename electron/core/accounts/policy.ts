@@ -1,0 +1,48 @@
+// Who may make which call. Enforced once, in the Workstation's dispatcher, for every transport (Electron IPC, the
+// local web server, tests), before the request is even parsed.
+import type { Role } from './users';
+
+/** Answered without a signed-in user: what the station is, where its session stands, and the ways in and out. */
+export const OPEN_CALLS: ReadonlySet<string> = new Set(['app:info', 'accounts:session', 'accounts:setupAdmin', 'accounts:login', 'accounts:logout', 'accounts:unlock', 'system:status']);
+
+/** Answered while the session is idle-locked (besides the open calls). */
+export const LOCKED_CALLS: ReadonlySet<string> = new Set(['accounts:lock']);
+
+/**
+ * Calls only some roles may make. Every other call is open to any signed-in user: viewing, importing and the
+ * exports. Writes to a case's findings or report are the radiologist's (technicians import and view).
+ */
+export const ROLE_RULES: Readonly<Record<string, readonly Role[]>> = {
+  'accounts:listUsers': ['administrator'],
+  'accounts:createUser': ['administrator'],
+  'accounts:updateUser': ['administrator'],
+  'accounts:setSettings': ['administrator'],
+  'accounts:verifyAudit': ['administrator'],
+  'accounts:sign': ['radiologist'],
+  'accounts:amend': ['radiologist'],
+  'annotations:save': ['radiologist'],
+  'report:save': ['radiologist'],
+  'report:redraft': ['radiologist'],
+  // Station administration: whole-store backups, restores and the key's recovery passphrase.
+  'system:backup': ['administrator'],
+  'system:restore': ['administrator'],
+  'system:setRecoveryPassphrase': ['administrator'],
+  'system:listBackups': ['administrator'],
+  // The station's place on the network: what it listens on, whom it accepts, which archives it talks to.
+  'network:setSettings': ['administrator'],
+  'network:saveRemote': ['administrator'],
+  'network:removeRemote': ['administrator'],
+};
+
+/** Calls the page makes by itself (polling, following events): they do not keep an idle session awake. */
+export const PASSIVE_CALLS: ReadonlySet<string> = new Set(['app:info', 'accounts:session', 'analysis:status', 'accounts:lock', 'system:status']);
+
+const ROLE_WORDS: Record<Role, string> = { radiologist: 'a radiologist', technician: 'a technician', administrator: 'an administrator' };
+
+/** Why `role` may not make `call`, or null when it may. */
+export function roleRefusal(call: string, role: Role | null): string | null {
+  const allowed = ROLE_RULES[call];
+  if (!allowed || (role && allowed.includes(role))) return null;
+  const who = allowed.map((r) => ROLE_WORDS[r]).join(' or ');
+  return `Only ${who} can do this (${call}); you are signed in as ${role ? ROLE_WORDS[role] : 'no role'}.`;
+}
