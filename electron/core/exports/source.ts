@@ -5,6 +5,7 @@ import type * as DicomParserNs from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
 import { AppError } from '../errors';
 import { guessRawDicomSyntax, PART10_PREAMBLE } from '../imaging/sniff';
+import { dicomTextDecoder } from '../imaging/index';
 
 const require = createRequire(import.meta.url);
 const dicomParser = require('dicom-parser') as typeof DicomParserNs;
@@ -35,30 +36,8 @@ export interface SourceDicomAttributes {
   patientOrientation: string | null;
 }
 
-const CHARSETS: Record<string, string> = {
-  'ISO_IR 100': 'latin1',
-  'ISO_IR 101': 'iso-8859-2',
-  'ISO_IR 109': 'iso-8859-3',
-  'ISO_IR 110': 'iso-8859-4',
-  'ISO_IR 144': 'iso-8859-5',
-  'ISO_IR 127': 'iso-8859-6',
-  'ISO_IR 126': 'iso-8859-7',
-  'ISO_IR 138': 'iso-8859-8',
-  'ISO_IR 148': 'iso-8859-9',
-  'ISO_IR 166': 'windows-874',
-  'ISO_IR 192': 'utf-8',
-  GB18030: 'gb18030',
-  GBK: 'gbk',
-};
-
 function decoderFor(ds: DataSet): TextDecoder {
-  const names = (ds.string('x00080005') ?? '').split('\\').map((s) => s.trim()).filter(Boolean);
-  const label = names.map((c) => CHARSETS[c.replace(/^ISO 2022 /, 'ISO_')]).find(Boolean) ?? 'latin1';
-  try {
-    return new TextDecoder(label);
-  } catch {
-    return new TextDecoder('latin1');
-  }
+  return dicomTextDecoder(ds.string('x00080005'));
 }
 
 /** Parse the identifying attributes, stopping before the pixel data (they all come before it). */

@@ -195,19 +195,25 @@ const CHARSETS: Record<string, string> = {
   GBK: 'gbk',
 };
 
+/**
+ * A text decoder for a data set's Specific Character Set (0008,0005) value: single-byte and UTF-8 character sets;
+ * ISO 2022 code extensions are read as their base (ASCII) set; unknown or absent: Latin-1 (the DICOM default's
+ * superset).
+ */
+export function dicomTextDecoder(specificCharacterSet: string | undefined | null): TextDecoder {
+  const names = (specificCharacterSet ?? '').split('\\').map((s) => s.trim()).filter(Boolean);
+  const label = names.map((c) => CHARSETS[c.replace(/^ISO 2022 /, 'ISO_')]).find(Boolean) ?? 'latin1';
+  try {
+    return new TextDecoder(label);
+  } catch {
+    return new TextDecoder('latin1');
+  }
+}
+
 class Reader {
   private decoder: TextDecoder;
   constructor(readonly ds: DataSet) {
-    const cs = (ds.string('x00080005') ?? '').split('\\').map((s) => s.trim()).filter(Boolean);
-    // Single-byte and UTF-8 character sets; ISO 2022 code extensions are read as their base (ASCII) set.
-    const label = cs.map((c) => CHARSETS[c.replace(/^ISO 2022 /, 'ISO_')]).find(Boolean) ?? 'latin1';
-    let decoder: TextDecoder;
-    try {
-      decoder = new TextDecoder(label);
-    } catch {
-      decoder = new TextDecoder('latin1');
-    }
-    this.decoder = decoder;
+    this.decoder = dicomTextDecoder(ds.string('x00080005'));
   }
 
   /** A text value (all values joined by '\'), decoded in the data set's character set; null if absent/empty. */

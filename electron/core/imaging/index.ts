@@ -33,7 +33,7 @@ export { sniffFormat, guessRawDicomSyntax, type FileFormat } from './sniff';
 export { configureImaging, loadCodecs, resolveWasmPath, type ImagingConfig } from './codecs';
 export { computeDefaultWindow, computePixelStats, fullRangeWindow, histogramPercentile, type PixelStats } from './pixels';
 export { checkScope, type ScopeEvidence, type ScopeVerdict } from './scope';
-export { TRANSFER_SYNTAXES, transferSyntaxLabel } from './dicom';
+export { TRANSFER_SYNTAXES, transferSyntaxLabel, dicomTextDecoder } from './dicom';
 export { MAX_DIMENSION, MAX_RASTER_PIXELS } from './limits';
 
 /** Decode a DICOM, PNG or JPEG file's bytes into one grayscale frame. */
