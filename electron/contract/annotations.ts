@@ -69,13 +69,30 @@ export type DeflatedMask = z.infer<typeof DeflatedMask>;
 /** A mask unchanged since the base version: its pixels are not sent again. */
 export const KeptMask = z.object({ id: z.string().min(1).max(100), keep: z.literal(true) });
 
+/**
+ * A mask changed in one region since the base version: only the pixels of the rows that changed are sent, run-length
+ * coded, and the station writes them over the base version's mask of the same id (its label and source carry over)
+ * to store the new version's mask whole. `start` and `length` are pixel indices (row-major over the whole image:
+ * rows y0..y1 are start y0 * width, length (y1 - y0 + 1) * width); `rle` is runs of (value byte 0 or 1, length as
+ * LEB128), `length` pixels in all. A brush stroke or an undo of a lasso over half the image sends kilobytes, not the
+ * 1.1 MB of a 3000 x 3000 mask, and nothing is packed or deflated over the whole image on either side.
+ */
+export const PatchedMask = z.object({
+  id: z.string().min(1).max(100),
+  patch: z.object({ start: z.number().int().min(0), length: z.number().int().min(0), rle: bytes }),
+});
+export type PatchedMask = z.infer<typeof PatchedMask>;
+
 export const AnnotationSaveRequest = z.object({
   imageId: z.number().int(),
   /** the version this edit was made on; 0 when it was made on the AI's proposal */
   baseVersion: z.number().int().min(0),
   findings: z.array(Finding).max(10_000),
-  /** every mask of the new version: its pixels (packed, or packed and deflated), or `keep` for one unchanged since the base version */
-  masks: z.array(z.union([PackedMask, DeflatedMask, KeptMask])).max(64),
+  /**
+   * every mask of the new version: its pixels (packed, or packed and deflated), a `patch` of the bytes changed since
+   * the base version, or `keep` for one unchanged since the base version
+   */
+  masks: z.array(z.union([PackedMask, DeflatedMask, PatchedMask, KeptMask])).max(64),
 });
 export type AnnotationSaveRequest = z.input<typeof AnnotationSaveRequest>;
 

@@ -242,6 +242,33 @@ def cls_group_weights(corpus: Corpus, idx, class_mass=(0.3, 0.3, 0.4)):
     return w / w.sum()
 
 
+def mixed_source_weights(corpus: Corpus, idx, mixed_mass: float, class_mass=(0.3, 0.3, 0.4)):
+    """cls_group_weights, but a fixed share `mixed_mass` of the draws goes to the sources that hold both TB and
+    not-TB images (Shenzhen, DA/DB): split equally between those sources and, inside each, equally between its TB
+    and its not-TB images. Only there does "TB or not" differ within one hospital's images, so only there can the
+    classifier not answer by recognising the source. The other (1 - mixed_mass) keeps the default rule over the
+    remaining images."""
+    labels = {}
+    for i in idx:
+        it = corpus.items[i]
+        labels.setdefault(it.source, set()).add(it.label == "tb")
+    mixed = sorted(s for s, ls in labels.items() if len(ls) == 2)
+    if not mixed or not mixed_mass or not 0 < mixed_mass < 1:
+        return cls_group_weights(corpus, idx, class_mass)
+    rest = [i for i in idx if corpus.items[i].source not in mixed]
+    w_rest = dict(zip(rest, cls_group_weights(corpus, rest, class_mass) * (1 - mixed_mass)))
+    w = np.zeros(len(idx))
+    for k, i in enumerate(idx):
+        it = corpus.items[i]
+        if it.source in mixed:
+            same = sum(1 for j in idx if corpus.items[j].source == it.source
+                       and (corpus.items[j].label == "tb") == (it.label == "tb"))
+            w[k] = mixed_mass / len(mixed) / 2 / same
+        else:
+            w[k] = w_rest[i]
+    return w / w.sum()
+
+
 def task_probabilities(sizes: dict, sampler: str) -> dict:
     """sampler: 'inverse' (p ~ 1/n), 'proportional' (p ~ n), 'uniform', 'single:<task>'."""
     tasks = [t for t in TASKS if sizes.get(t, 0) > 0]
@@ -266,14 +293,19 @@ class TaskSampler:
     """Draws (task, batch indices). All randomness from one numpy Generator (checkpointable)."""
 
     def __init__(self, corpus: Corpus, sampler: str, batch_size: int, seed: int,
-                 split="train", task_idx=None):
+                 split="train", task_idx=None, mixed_source_mass=None):
         self.corpus = corpus
         self.idx = task_idx or task_indices(corpus, split)
         self.sizes = {t: len(v) for t, v in self.idx.items()}
         self.probs = task_probabilities(self.sizes, sampler)
         self.bs = batch_size
         self.rng = np.random.default_rng(seed)
-        self.cls_w = cls_group_weights(corpus, self.idx["cls"]) if self.idx["cls"] else None
+        if not self.idx["cls"]:
+            self.cls_w = None
+        elif mixed_source_mass:
+            self.cls_w = mixed_source_weights(corpus, self.idx["cls"], mixed_source_mass)
+        else:
+            self.cls_w = cls_group_weights(corpus, self.idx["cls"])
 
     def state(self):
         return self.rng.bit_generator.state

@@ -123,3 +123,60 @@ def dice(pred, gt, label):
     p, g = pred == label, gt == label
     den = p.sum() + g.sum()
     return float(2 * (p & g).sum() / den) if den else None
+
+
+def nms_by_class(d, iou_thr=0.5):
+    """Greedy class-wise NMS on [k,6] (x0,y0,x1,y1,score,cls) — the runtime's nmsByClass (postprocess.ts)."""
+    if len(d) == 0:
+        return d
+    d = d[np.argsort(-d[:, 4], kind="stable")]
+    keep = []
+    for j in range(len(d)):
+        same = [k for k in keep if d[k, 5] == d[j, 5]]
+        if same and iou_matrix(d[j:j + 1, :4], d[same, :4]).max() > iou_thr:
+            continue
+        keep.append(j)
+    return d[keep]
+
+
+def display_calibration(dets, gts, thresholds=None, iou_thr=0.5):
+    """Choose the box display score: the threshold t maximising F1 of the boxes a reader would see.
+
+    dets: per image [k,6] after class-wise NMS; gts: per image [m,>=4] (empty for images known to have no lesion).
+    A shown box (score >= t) is a true positive when it matches a not-yet-matched ground-truth box at IoU >= iou_thr
+    (class-agnostic, greedy by score within the image); every other shown box is a false positive.
+    Ties in F1 go to the higher threshold (fewer boxes). Returns the chosen point and the whole curve.
+    """
+    if thresholds is None:
+        thresholds = np.round(np.arange(0.02, 0.801, 0.01), 2)
+    npos = int(sum(len(g) for g in gts))
+    curve = []
+    for t in thresholds:
+        tp = fp = 0
+        pos_hit = neg_any = 0
+        for d, g in zip(dets, gts):
+            s = d[d[:, 4] >= t] if len(d) else d
+            s = s[np.argsort(-s[:, 4], kind="stable")] if len(s) else s
+            used = set()
+            hit = False
+            if len(s) and len(g):
+                ious = iou_matrix(s[:, :4], np.asarray(g, dtype=np.float64)[:, :4])
+                for j in range(len(s)):
+                    cand = [(ious[j, m], m) for m in range(len(g)) if m not in used and ious[j, m] >= iou_thr]
+                    if cand:
+                        used.add(max(cand)[1]); tp += 1; hit = True
+                    else:
+                        fp += 1
+            else:
+                fp += len(s)
+            if len(g):
+                pos_hit += int(hit)
+            else:
+                neg_any += int(len(s) > 0)
+        p = tp / (tp + fp) if tp + fp else None
+        r = tp / npos if npos else None
+        f1 = 2 * p * r / (p + r) if p and r else 0.0
+        curve.append({"t": float(t), "tp": tp, "fp": fp, "precision": p, "recall": r, "f1": f1,
+                      "lesion_images_with_a_correct_box": pos_hit, "lesion_free_images_with_a_box": neg_any})
+    best = max(curve, key=lambda c: (round(c["f1"], 9), c["t"]))
+    return best, curve

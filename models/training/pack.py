@@ -68,7 +68,21 @@ def det_seg_table(ev):
     return "\n".join(lines)
 
 
+def task_steps(run_dir):
+    """Batches each task received in a run (the last progress record of train_log.jsonl)."""
+    p = os.path.join(run_dir, "train_log.jsonl")
+    last = None
+    if os.path.exists(p):
+        with open(p) as f:
+            for line in f:
+                rec = json.loads(line)
+                if "tasks" in rec:
+                    last = rec["tasks"]
+    return last or {}
+
+
 def compare_table(run_dirs):
+    """One row per run. A single-task arm reports only its own task's metrics (the other heads are untrained)."""
     rows = []
     for rd in run_dirs:
         p = os.path.join(rd, "eval.json")
@@ -76,28 +90,81 @@ def compare_table(run_dirs):
             continue
         ev = load(p)
         v, t = ev["splits"]["val"], ev["splits"]["test"]
+
         def g(blk, *keys):
             x = blk
             for k in keys:
                 x = (x or {}).get(k)
             return x
-        tp = ev.get("task_probs", {})
-        rows.append(f"| {os.path.basename(os.path.normpath(rd))} | {ev.get('sampler')} | {ev.get('step')} | "
-                    f"{tp.get('cls', 0):.2f}/{tp.get('det', 0):.2f}/{tp.get('seg', 0):.2f} | "
-                    f"{fmt(g(v, 'classification', 'pooled', 'auc'))} | {fmt(g(t, 'classification', 'pooled', 'auc'))} | "
-                    f"{fmt(g(t, 'classification', 'pooled', 'accuracy'), True)} | "
-                    f"{fmt(g(v, 'classification', 'pooled_without_tbx11k', 'auc'))} | "
-                    f"{fmt((ev.get('tbx11k_official_val_detection') or {}).get('mAP50'))} | "
-                    f"{fmt(g(v, 'segmentation', 'shenzhen', 'dice_mean_lr'))} |")
+        sampler = ev.get("sampler") or ""
+        only = sampler.split(":", 1)[1] if sampler.startswith("single:") else None
+        show = lambda task, val: val if only in (None, task) else None
+        ts = task_steps(rd)
+        fp = os.path.join(rd, "final.pt")
+        size = torch.load(fp, map_location="cpu")["args"]["size"] if os.path.exists(fp) else "?"
+        rows.append(
+            f"| {os.path.basename(os.path.normpath(rd))} | {sampler} | {size} | {ev.get('step')} | "
+            f"{ts.get('cls', 0)}/{ts.get('det', 0)}/{ts.get('seg', 0)} | "
+            f"{fmt(show('cls', g(v, 'classification', 'pooled', 'auc')))} | "
+            f"{fmt(show('cls', g(v, 'classification', 'pooled_without_tbx11k', 'auc')))} | "
+            f"{fmt(show('cls', g(v, 'classification', 'shenzhen', 'auc')))} | "
+            f"{fmt(show('cls', g(v, 'classification', 'tbx11k_extra_da_db', 'auc')))} | "
+            f"{fmt(show('cls', g(t, 'classification', 'pooled', 'auc')))} | "
+            f"{fmt(show('cls', g(t, 'classification', 'pooled_without_tbx11k', 'auc')))} | "
+            f"{fmt(show('det', g(v, 'detection', 'tbx11k', 'mAP50')))} | "
+            f"{fmt(show('det', g(v, 'detection', 'tbx11k', 'AP50_agnostic')))} | "
+            f"{fmt(show('det', g(t, 'detection', 'tbx11k', 'mAP50')))} | "
+            f"{fmt(show('seg', g(v, 'segmentation', 'shenzhen', 'dice_mean_lr')))} | "
+            f"{fmt(show('seg', g(t, 'segmentation', 'shenzhen', 'dice_mean_lr')))} |")
     if not rows:
         return ""
-    head = ["## Sampler comparison (equal step budget, same seed, 256 px, batch 16)",
-            "Task probabilities cls/det/seg; AUC = TB vs not-TB pooled; 'val no-TBX' = pooled val without TBX11K; "
-            "mAP50 on the whole official TBX11K val; Dice = mean of right/left lung on Shenzhen val.",
+    head = ["## Sampler comparison: joint (inverse / proportional / uniform) vs single-task at equal per-task budget",
+            "Same network, seed 1234, batch 16, lr 2e-3 cosine. Steps cls/det/seg = batches each task received. "
+            "A single-task arm gets exactly the batches its task received in the joint run it is paired with "
+            "(warmup scaled to its length, own loss only) and reports only its own task. "
+            "AUC = TB vs not-TB; 'no-TBX' = pooled without TBX11K (no same-source negatives there); "
+            "mAP50 = mean AP50 of the two TBX11K classes on the val / test half; Dice = mean of right/left lung on "
+            "Shenzhen 'ok' masks. Every number: that run's `eval.json` (models/training/runs/<run>/), split in the header.",
             "",
-            "| run | sampler | steps | p(cls/det/seg) | val AUC | test AUC | test acc | val AUC no-TBX | det mAP50 | lung Dice val |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "| run | sampler | input | steps | steps cls/det/seg | val AUC | val AUC no-TBX | val AUC Shenzhen | "
+            "val AUC DA/DB | test AUC | test AUC no-TBX | val mAP50 | val AP50 agnostic | test mAP50 | val Dice | test Dice |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     return "\n".join(head + rows)
+
+
+def display_fields(ev):
+    """det_decode display score: calibrated on val by evaluate.display_score_on_val (older eval.json: 0.3)."""
+    ds = ev.get("display_score")
+    if not ds:
+        return {"suggested_display_score": 0.3, "display_score_rule": "fixed default (not calibrated)"}
+    a = ds["at_score"]
+    return {"suggested_display_score": ds["score"], "display_score_rule": ds["rule"],
+            "display_score_chosen_on": "val split (see training.split_rule)",
+            "display_score_val": {"precision": a["precision"], "recall": a["recall"], "f1": a["f1"],
+                                  "lesion_images": ds["n_images_with_boxes"],
+                                  "lesion_images_with_a_correct_box": a["lesion_images_with_a_correct_box"],
+                                  "lesion_free_images": ds["n_images_without_lesion"],
+                                  "lesion_free_images_with_a_box": a["lesion_free_images_with_a_box"]}}
+
+
+def display_section(ev):
+    ds = ev.get("display_score")
+    if not ds:
+        return ""
+    a = ds["at_score"]
+    rows = ["| display score | precision | recall | F1 | TBX11K val images with a correct box | lesion-free val images with a box |",
+            "|---|---|---|---|---|---|"]
+    for c in ds["curve"]:
+        if c["t"] in (0.1, 0.15, 0.2, 0.25, 0.3) or c["t"] == ds["score"]:
+            mark = " **(chosen)**" if c["t"] == ds["score"] else ""
+            rows.append(f"| {c['t']:.2f}{mark} | {fmt(c['precision'])} | {fmt(c['recall'])} | {fmt(c['f1'])} | "
+                        f"{c['lesion_images_with_a_correct_box']}/{ds['n_images_with_boxes']} | "
+                        f"{c['lesion_free_images_with_a_box']}/{ds['n_images_without_lesion']} |")
+    return "\n".join([
+        f"### Box display score ({ds['score']:.2f}, chosen on val)",
+        f"Rule: {ds['rule']}. At {ds['score']:.2f} on val: precision {fmt(a['precision'])}, recall {fmt(a['recall'])}, "
+        f"F1 {fmt(a['f1'])}. The runtime shows boxes whose score reaches `det_decode.suggested_display_score`.",
+        "", *rows])
 
 
 def main(argv=None):
@@ -143,7 +210,7 @@ def main(argv=None):
         "det_stride": 4,
         "det_decode": {"peak": "3x3 max-pool NMS on det_heatmap", "top_k": 100,
                        "box": "cx=(ix+off_x)*4, cy=(iy+off_y)*4, w,h=det_size; x0=cx-w/2 ... in letterbox px, then map back with preprocess.letterbox.inverse",
-                       "suggested_display_score": 0.3},
+                       **display_fields(ev)},
         "lung_class_names": D.LUNG_CLASSES,
         "lung_stride": 2,
         "lung_note": "right_lung = patient's right = image left on a PA view",
@@ -224,6 +291,8 @@ and evaluation protocol, not directly comparable.
 
 ### Detection (TBX11K) and lung segmentation (Shenzhen, confidence "ok" masks)
 {det_seg_table(ev)}
+
+{display_section(ev)}
 
 {compare_table(a.compare_runs)}
 

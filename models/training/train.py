@@ -45,6 +45,9 @@ def parse_args(argv=None):
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default=None, help="initialise model weights from a checkpoint (fresh optimizer/schedule)")
     ap.add_argument("--aug-strength", type=float, default=1.0)
+    ap.add_argument("--mixed-source-mass", type=float, default=None,
+                    help="share of classification draws given to the sources holding both TB and not-TB "
+                         "(Shenzhen, DA/DB), half TB / half not-TB each (default: the sqrt group rule only)")
     ap.add_argument("--no-cross-task-labels", action="store_true",
                     help="only use the batch task's own labels (default: seg batches also train "
                          "cls with Shenzhen TB/normal labels, cls batches train an all-zero heatmap "
@@ -148,7 +151,8 @@ def train(a):
     model_kwargs = {}
     net = CXRNet(**model_kwargs)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    sampler = D.TaskSampler(corpus, a.sampler, a.batch_size, a.seed)
+    sampler = D.TaskSampler(corpus, a.sampler, a.batch_size, a.seed,
+                            mixed_source_mass=getattr(a, "mixed_source_mass", None))
     aug_rng = np.random.default_rng(a.seed + 1)
     train_rows = [r for r in corpus.rows if r["_split"] == "train"]
     meta = {"sizes": sampler.sizes, "probs": sampler.probs,

@@ -28,6 +28,11 @@ export interface QueueProgress {
 export interface QueueEvents {
   progress(p: QueueProgress): void;
   analyzed(r: { imageId: number; caseId: number; tbScore: number }): void;
+  /**
+   * Awaited before each image: lets work that must not wait (images arriving from the network, whose sender waits
+   * for our answer) go first. The queue lags during a burst and catches up after it.
+   */
+  yieldTo?(): Promise<void>;
 }
 
 export class AnalysisQueue {
@@ -83,6 +88,8 @@ export class AnalysisQueue {
     const model = this.model!;
     while (!this.stopped) {
       this.wanted = false;
+      if (this.events.yieldTo) await this.events.yieldTo();
+      if (this.stopped) break;
       const next = this.store.imagesAwaitingAnalysis(model.model, 1)[0];
       if (next === undefined) break;
       this.current = next;

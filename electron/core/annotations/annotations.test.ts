@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { CaseStore, sha256, type NewImageRecord } from '../store/index';
 import { runMigrations } from '../store/migrate';
@@ -8,7 +9,8 @@ import { tempDbPath } from '../../testing/index';
 import { AppError } from '../errors';
 import { loadAnnotations, saveAnnotationVersion, listAnnotationVersions, StaleVersionError, type Finding } from './index';
 // The renderer's pure mask functions, to save masks exactly as the editor will.
-import { brushStroke, fillPolygon, packBits, unpackBits } from '../../../renderer/src/editor/maskDiff';
+import { brushStroke, fillPolygon, packBits, strokeBounds, unpackBits } from '../../../renderer/src/editor/maskDiff';
+import { maskPatch } from '../../../renderer/src/editor/session';
 
 function image(i: number, rows: number, columns: number): NewImageRecord {
   return {
@@ -47,10 +49,11 @@ const aiResult = {
 };
 
 function setup(rows = 100, columns = 100) {
-  const store = CaseStore.open(tempDbPath());
+  const path = tempDbPath();
+  const store = CaseStore.open(path);
   const { imageId } = store.insertImage(image(1, rows, columns));
   store.saveAnalysis({ imageId, model, tbScore: 88, label: 'tb', result: aiResult });
-  return { store, db: store.db, imageId };
+  return { store, db: store.db, imageId, path };
 }
 
 function lungMask(id: string, label: 'right_lung' | 'left_lung', w: number, h: number, poly: [number, number][]) {
@@ -87,7 +90,7 @@ test('versions accumulate with author and time; the AI original stays unchanged;
 
   const accepted: Finding[] = start.findings.map((f) => ({ ...f, state: 'accepted' }));
   const v1 = saveAnnotationVersion(store.db, imageId, { author: 'dr.a', baseVersion: 0, findings: accepted, masks: [right.packed, left.packed] }, '2026-11-28T10:00:00.000Z');
-  assert.deepEqual(v1, { version: 1, savedAt: '2026-11-28T10:00:00.000Z', masksWritten: 2 });
+  assert.deepEqual(v1, { version: 1, savedAt: '2026-11-28T10:00:00.000Z', masksWritten: 2, caseId: start.caseId });
 
   const moved: Finding[] = [{ ...accepted[0], x: 14, state: 'edited' }, { ...accepted[1], state: 'rejected' }];
   brushStroke(right.m, [[20, 20], [30, 30]], 4, 0);
@@ -120,6 +123,74 @@ test('versions accumulate with author and time; the AI original stays unchanged;
   assert.deepEqual(unpackBits(byId.right.packed, 100 * 100), right.m.bits);
   assert.deepEqual(unpackBits(byId.left.packed, 100 * 100), left.m.bits);
   assert.equal(byId.left.label, 'left_lung');
+  store.close();
+});
+
+test('a mask sent as a patch is stored whole: each version complete, the base untouched, undo finds its bits stored', () => {
+  // 101 pixels a row: rows do not start on byte boundaries, so the patch's first and last bytes are shared with rows
+  // outside the stroke.
+  const { store: first, imageId, path } = setup(90, 101);
+  let store = first;
+  let db = store.db;
+  const findings = loadAnnotations(db, imageId).findings;
+  const right = lungMask('right', 'right_lung', 101, 90, aiResult.lungs.right as [number, number][]);
+  const left = lungMask('left', 'left_lung', 101, 90, aiResult.lungs.left as [number, number][]);
+  saveAnnotationVersion(db, imageId, { author: 'dr.a', baseVersion: 0, findings, masks: [right.packed, left.packed] });
+  const v1Bits = right.m.bits.slice();
+
+  const stroke: [number, number][] = [[10, 30], [60, 34]];
+  const box = brushStroke(right.m, stroke, 3, 0)!;
+  assert.deepEqual(box, strokeBounds(right.m, stroke, 3));
+  const patch = maskPatch({ id: 'right', label: 'right_lung', source: 'ai', ...right.m }, box);
+  assert.deepEqual([patch.patch.start, patch.patch.length], [box.y * 101, box.h * 101], 'whole rows');
+  assert.ok(patch.patch.rle.byteLength < 100, `a patch is a few bytes a row, not the mask (${patch.patch.rle.byteLength} bytes)`);
+  const v2 = saveAnnotationVersion(db, imageId, { author: 'dr.a', baseVersion: 1, findings, masks: [patch, { id: 'left', keep: true }] });
+  assert.equal(v2.masksWritten, 1);
+  let byId = Object.fromEntries(loadAnnotations(db, imageId).masks.map((m) => [m.id, m]));
+  assert.deepEqual(unpackBits(byId.right.packed, 101 * 90), right.m.bits, 'the stored mask is the base with the patch written over it');
+  assert.deepEqual([byId.right.label, byId.right.source, byId.right.width], ['right_lung', 'ai', 101], 'label and source carry over');
+  assert.deepEqual(unpackBits(byId.left.packed, 101 * 90), left.m.bits);
+  // Version 1 is still whole and unchanged (its mask row is not the patched one).
+  const v1Right = db
+    .prepare(`SELECT m.data FROM annotation_version_masks vm JOIN annotation_masks m ON m.id = vm.mask_ref JOIN annotation_versions v ON v.id = vm.version_ref WHERE v.version = 1 AND vm.mask_key = 'right'`)
+    .pluck()
+    .get() as Buffer;
+  assert.deepEqual(unpackBits(new Uint8Array(inflateSync(v1Right)), 101 * 90), v1Bits);
+
+  // Undo of the stroke, sent as a patch of the same rows: the bits of version 1 are already stored, nothing is written.
+  right.m.bits.set(v1Bits);
+  const undo = saveAnnotationVersion(db, imageId, { author: 'dr.a', baseVersion: 2, findings, masks: [maskPatch({ id: 'right', label: 'right_lung', source: 'ai', ...right.m }, box), { id: 'left', keep: true }] });
+  assert.equal(undo.masksWritten, 0);
+  byId = Object.fromEntries(loadAnnotations(db, imageId).masks.map((m) => [m.id, m]));
+  assert.deepEqual(unpackBits(byId.right.packed, 101 * 90), v1Bits);
+
+  // After a restart nothing is in memory: the base mask is read from the store and inflated.
+  store.close();
+  store = CaseStore.open(path);
+  db = store.db;
+  brushStroke(right.m, [[80, 70]], 5, 1);
+  const again = saveAnnotationVersion(db, imageId, { author: 'dr.a', baseVersion: 3, findings, masks: [maskPatch({ id: 'right', label: 'right_lung', source: 'ai', ...right.m }, { x: 0, y: 60, w: 101, h: 20 }), { id: 'left', keep: true }] });
+  assert.equal(again.version, 4);
+  byId = Object.fromEntries(loadAnnotations(db, imageId).masks.map((m) => [m.id, m]));
+  assert.deepEqual(unpackBits(byId.right.packed, 101 * 90), right.m.bits);
+
+  // Refused, with nothing written: a patch past the mask's end, a patch of a mask the base version lacks, and a stale
+  // base (told it is stale, even though its patch names a mask that version lacks).
+  const versions = listAnnotationVersions(db, imageId).length;
+  const bad = (masks: unknown[], baseVersion = 4) => () => saveAnnotationVersion(db, imageId, { author: 'dr.a', baseVersion, findings, masks: masks as never });
+  const runs = (...xs: number[]) => new Uint8Array(xs);
+  const badRle = (rle: Uint8Array, why: RegExp, start = 0, length = 10) =>
+    assert.throws(bad([{ id: 'right', patch: { start, length, rle } }]), (e: unknown) => e instanceof AppError && e.code === 'BAD_REQUEST' && why.test(e.message), String(why));
+  badRle(runs(1, 10), /runs past the end/, 101 * 90 - 5);
+  badRle(runs(1, 5), /cover 5 of the 10 pixels/);
+  badRle(runs(1, 11), /cover more than the 10 pixels/);
+  badRle(runs(2, 10), /run value 2/);
+  badRle(runs(1, 0x85), /ends inside a run length/);
+  badRle(runs(0, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), /run length too long/);
+  assert.throws(bad([{ id: 'right', patch: { start: -1, length: 1, rle: runs(1, 1) } }]), (e: unknown) => e instanceof AppError && e.code === 'BAD_REQUEST');
+  assert.throws(bad([{ id: 'lesion-1', patch: { start: 0, length: 1, rle: runs(1, 1) } }]), (e: unknown) => e instanceof AppError && e.code === 'BAD_REQUEST' && /no such mask to patch; send its pixels/.test(e.message));
+  assert.throws(bad([{ id: 'lesion-1', patch: { start: 0, length: 1, rle: runs(1, 1) } }], 1), (e: unknown) => e instanceof StaleVersionError);
+  assert.equal(listAnnotationVersions(db, imageId).length, versions);
   store.close();
 });
 

@@ -172,6 +172,8 @@ export class Workstation {
       this.queue = new AnalysisQueue(this.store, reader, null, {
         progress: (p) => this.emit('analysis:onProgress', p),
         analyzed: ({ caseId }) => this.emit('cases:onChanged', { caseIds: [caseId] }),
+        // images arriving from a modality go first: its sender waits for each C-STORE answer
+        yieldTo: () => this.network.receiverQuiet(),
       });
       this.queue.kick();
       // Images can also arrive from another process on the same database (the CLI): look for them now and then.

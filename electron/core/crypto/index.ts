@@ -12,7 +12,7 @@
 //     passphrase. Lets the CLI, the web mode and a restore on another PC open the store (CXR_PASSPHRASE).
 //   - 'file': the data key itself, protected only by the key file's permissions (0600). The default where no other
 //     protector is configured (development, tests, a CLI-only station); SECURITY.md says what that does not protect.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scryptSync, timingSafeEqual, webcrypto } from 'node:crypto';
 import fs from 'node:fs';
 import { AppError } from '../errors';
 
@@ -110,6 +110,20 @@ export class DataKey {
     const body = c.update(plain);
     c.final();
     return Buffer.concat([BLOB_MAGIC, Buffer.from([BLOB_VERSION]), iv, body, c.getAuthTag()]);
+  }
+
+  private gcmKey: Promise<webcrypto.CryptoKey> | undefined;
+
+  /**
+   * sealBlob's result, made on libuv's thread pool (WebCrypto) instead of the calling thread: an import seals a
+   * 10 MB radiograph while the main thread decodes and answers the UI. Returned as the header and the body+tag
+   * (to be written one after the other) so that the body is not copied again; the bytes are the same format.
+   */
+  async sealBlobParts(aad: string, plain: Uint8Array): Promise<[Buffer, Uint8Array]> {
+    this.gcmKey ??= webcrypto.subtle.importKey('raw', this.blobKey, { name: 'AES-GCM' }, false, ['encrypt']);
+    const iv = randomBytes(IV_BYTES);
+    const body = await webcrypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: Buffer.from(aad), tagLength: TAG_BYTES * 8 }, await this.gcmKey, plain);
+    return [Buffer.concat([BLOB_MAGIC, Buffer.from([BLOB_VERSION]), iv]), new Uint8Array(body)];
   }
 
   /** Decrypt a blob written by sealBlob; null if it is not one or fails authentication (damaged or swapped). */

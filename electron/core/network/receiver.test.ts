@@ -61,6 +61,13 @@ test('C-ECHO answers; pushed images are imported, sender and time recorded, work
   const sent = await dcmtk('storescu', ['-xy', '-aet', 'XRAYROOM1', '-aec', 'CXRSTATION', '127.0.0.1', String(port), ...files]);
   assert.equal(sent.code, 0, sent.out);
   await ns.receiverIdle();
+  // The analysis queue waits for a burst to end: quiet resolves once nothing arrived for a moment (5 s at most).
+  const waited = performance.now();
+  await ns.receiverQuiet();
+  assert.ok(performance.now() - waited < 6000);
+  const quietAgain = performance.now();
+  await ns.receiverQuiet();
+  assert.ok(performance.now() - quietAgain < 250, 'a quiet receiver does not hold background work up');
   assert.equal(store.countCases(), files.length);
   const received = ns.repo.listReceived(10);
   assert.equal(received.length, files.length);

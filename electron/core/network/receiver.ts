@@ -62,6 +62,8 @@ export class DicomReceiver {
   private chain: Promise<unknown> = Promise.resolve();
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
+  /** when an image last arrived or finished importing (performance.now()) */
+  private lastActivity = -Infinity;
   received = 0;
   since: string | null = null;
   port: number | null = null;
@@ -199,12 +201,30 @@ export class DicomReceiver {
   /** One import at a time, in arrival order: the import path is not built for concurrent writers of one case. */
   private enqueue(instance: ReceivedInstance): Promise<StoreVerdict> {
     this.inFlight++;
+    this.lastActivity = performance.now();
     const run = this.chain.then(() => this.opts.onInstance(instance));
     this.chain = run.catch(() => undefined);
     return run.finally(() => {
       this.received++;
+      this.lastActivity = performance.now();
       if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
     });
+  }
+
+  /**
+   * Resolves once nothing has arrived or been imported for `quietMs` (a burst from a modality is over), or after
+   * `maxWaitMs` at the latest, so that background work (the model's reading) waiting on it still moves on during a
+   * long stream. The gap between two images of one sender (the next one on the wire) is far below `quietMs`.
+   */
+  async quiet(quietMs = 300, maxWaitMs = 5000): Promise<void> {
+    const until = performance.now() + maxWaitMs;
+    for (;;) {
+      const now = performance.now();
+      const since = now - this.lastActivity;
+      if ((this.inFlight === 0 && since >= quietMs) || now >= until) return;
+      const wait = Math.min(until - now, this.inFlight > 0 ? 50 : quietMs - since);
+      await new Promise<void>((r) => setTimeout(r, Math.max(1, wait)).unref());
+    }
   }
 
   /** Resolves when every instance received so far is imported. */

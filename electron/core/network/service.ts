@@ -92,6 +92,11 @@ export class NetworkService {
     };
   }
 
+  /** Resolves when the receiver has been quiet a moment (see DicomReceiver.quiet); at once when it is off. */
+  async receiverQuiet(): Promise<void> {
+    await this.receiver?.quiet();
+  }
+
   /** Resolves when every instance the receiver took so far is imported. */
   async receiverIdle(): Promise<void> {
     await this.receiver?.idle();

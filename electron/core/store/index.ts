@@ -180,6 +180,66 @@ function writeSealedBlob(blobDir: string, key: DataKey, kind: 'pixels' | 'origin
   return target;
 }
 
+/** A sealed blob written and fsynced under a temporary name, not yet under its own (see CaseStore.stageBlob). */
+export interface StagedBlob {
+  /** Give the file its name (unless an identical blob already has it); resolves with its path. */
+  commit(): Promise<string>;
+  /** Remove the temporary file (the import was refused or is a duplicate). */
+  discard(): Promise<void>;
+}
+
+/**
+ * writeSealedBlob without blocking the event loop, in two steps: sealing (WebCrypto), writing and fsync run on
+ * libuv's thread pool under a temporary name, so that an import can flush its blobs while the main thread decodes
+ * or answers the UI; the rename to the blob's own name (commit) follows the fsync, and the caller commits the
+ * database row only after that. Same file format, same durability as writeSealedBlob.
+ */
+async function stageSealedBlob(blobDir: string, key: DataKey, kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array, write: OpenOptions['blobWrite']): Promise<StagedBlob> {
+  const target = sealedBlobPath(blobDir, key, kind, sha256);
+  if (fs.existsSync(target)) return { commit: async () => target, discard: async () => undefined };
+  const tmp = path.join(blobDir, 'tmp', `${path.basename(target)}.${randomBytes(6).toString('hex')}`);
+  const diskFull = (e: unknown) => asDiskFull(e, `the ${kind === 'pixels' ? 'image' : 'original file'}`);
+  let fh: fs.promises.FileHandle | null = null;
+  try {
+    const parts = await key.sealBlobParts(`${kind}:${sha256}`, bytes);
+    fh = await fs.promises.open(tmp, 'w', 0o600);
+    for (const part of parts) {
+      let at = 0;
+      if (write) while (at < part.byteLength) at += write(fh.fd, part, at, part.byteLength - at);
+      else while (at < part.byteLength) at += (await fh.write(part, at, part.byteLength - at)).bytesWritten;
+    }
+    await fh.sync();
+    await fh.close();
+    fh = null;
+  } catch (e) {
+    if (fh !== null) await fh.close().catch(() => undefined);
+    await fs.promises.rm(tmp, { force: true });
+    throw diskFull(e);
+  }
+  let settled = false;
+  return {
+    async commit() {
+      if (settled) return target;
+      settled = true;
+      try {
+        await fs.promises.mkdir(path.dirname(target), { recursive: true });
+        // An identical blob stored meanwhile (same content, same name) is kept; ours is not needed.
+        if (fs.existsSync(target)) await fs.promises.rm(tmp, { force: true });
+        else await fs.promises.rename(tmp, target);
+      } catch (e) {
+        await fs.promises.rm(tmp, { force: true });
+        throw diskFull(e);
+      }
+      return target;
+    },
+    async discard() {
+      if (settled) return;
+      settled = true;
+      await fs.promises.rm(tmp, { force: true });
+    },
+  };
+}
+
 export class CaseStore {
   readonly db: Db;
   readonly dataDir: string;
@@ -304,6 +364,20 @@ export class CaseStore {
   /** Encrypt and write an immutable blob atomically (temp file, fsync, rename). Returns its path. Idempotent. */
   putBlob(kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array): string {
     return writeSealedBlob(this.blobDir, this.key, kind, sha256, bytes, this.blobWrite);
+  }
+
+  /**
+   * putBlob's first half off the event loop: seal, write and fsync under a temporary name (thread pool). Commit
+   * gives the file its name; discard removes it. A crash before commit leaves only a temporary file (removed by
+   * sweepOrphanBlobs). `bytes` must not change until this resolves.
+   */
+  stageBlob(kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array): Promise<StagedBlob> {
+    return stageSealedBlob(this.blobDir, this.key, kind, sha256, bytes, this.blobWrite);
+  }
+
+  /** putBlob off the event loop; resolves with the path once the file is durable under its name. */
+  async putBlobAsync(kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array): Promise<string> {
+    return (await this.stageBlob(kind, sha256, bytes)).commit();
   }
 
   /** A blob's plain bytes; PIXELS_MISSING if the file is gone or fails authentication (damaged or swapped). */

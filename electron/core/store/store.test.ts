@@ -176,6 +176,32 @@ test('blobs are written atomically and orphans are swept', () => {
   store.close();
 });
 
+test('staged blobs (sealed and fsynced off the main thread) read back like putBlob; discard leaves nothing', async () => {
+  const store = CaseStore.open(tempDbPath());
+  const tmpDir = path.join(blobDirFor(store.dbPath), 'tmp');
+  const big = new Uint8Array(3 << 20).map((_, i) => (i * 7919) & 0xff);
+  const h = sha256(big);
+  const staged = await store.stageBlob('originals', h, big);
+  assert.equal(fs.existsSync(store.blobPath('originals', h)), false, 'not under its name before commit');
+  assert.equal(fs.readdirSync(tmpDir).length, 1);
+  const p = await staged.commit();
+  assert.equal(p, store.blobPath('originals', h));
+  assert.deepEqual(new Uint8Array(store.readBlob('originals', h)), big, 'same sealed format as putBlob');
+  assert.equal(fs.statSync(p).size, fs.readFileSync(p).length);
+  assert.deepEqual(fs.readdirSync(tmpDir), []);
+  // an identical blob already stored: commit keeps it and removes ours
+  const again = await store.stageBlob('originals', h, big);
+  assert.equal(await again.commit(), p);
+  const other = new Uint8Array([9, 8, 7]);
+  const dropped = await store.stageBlob('pixels', sha256(other), other);
+  await dropped.discard();
+  assert.deepEqual(fs.readdirSync(tmpDir), []);
+  assert.equal(fs.existsSync(store.blobPath('pixels', sha256(other))), false);
+  assert.equal(await store.putBlobAsync('pixels', sha256(other), other), store.blobPath('pixels', sha256(other)));
+  assert.deepEqual(new Uint8Array(store.readBlob('pixels', sha256(other))), other);
+  store.close();
+});
+
 test('damaged or missing pixel files give PIXELS_MISSING, not garbage', () => {
   const store = CaseStore.open(tempDbPath());
   const px = new Uint8Array(8).fill(7);

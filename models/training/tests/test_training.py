@@ -106,6 +106,21 @@ class TestSampler(unittest.TestCase):
         self.assertEqual([s1.draw() for _ in range(20)], [s2.draw() for _ in range(20)])
 
 
+    def test_mixed_source_mass(self):
+        # sources: "m" holds TB and not-TB (10 TB, 30 normal), "x" only not-TB (50), "t" only TB (100)
+        items = ([types.SimpleNamespace(source="m", label="tb")] * 10 + [types.SimpleNamespace(source="m", label="normal")] * 30
+                 + [types.SimpleNamespace(source="x", label="non_tb")] * 50 + [types.SimpleNamespace(source="t", label="tb")] * 100)
+        fc = types.SimpleNamespace(items=items)
+        idx = list(range(len(items)))
+        w = D.mixed_source_weights(fc, idx, 0.6)
+        self.assertAlmostEqual(w.sum(), 1.0)
+        self.assertAlmostEqual(w[:10].sum(), 0.3)      # half of the mixed source's 0.6 to its TB images
+        self.assertAlmostEqual(w[10:40].sum(), 0.3)
+        self.assertAlmostEqual(w[40:].sum(), 0.4)      # the rest keeps the default rule
+        self.assertTrue(np.allclose(w[:10], w[0]) and np.allclose(w[10:40], w[10]))
+        np.testing.assert_allclose(D.mixed_source_weights(fc, idx, None), D.cls_group_weights(fc, idx))
+
+
 class TestModel(unittest.TestCase):
     def test_shapes(self):
         net = CXRNet().eval()
@@ -133,6 +148,26 @@ class TestModel(unittest.TestCase):
         self.assertAlmostEqual(Mx.average_precision(d, g, 0.5, 0), 1.0)
         self.assertEqual(Mx.threshold_for_sensitivity([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0],
                                                       list(range(10, 0, -1)) + [5], 0.9), 2.0)
+
+    def test_display_calibration(self):
+        # image 1: lesion found at 0.6, a false box at 0.3; image 2: no lesion, false box at 0.4; image 3: lesion
+        # found only at 0.2. 2 lesions. t=0.2: tp 2, fp 2 (P 0.5, R 1, F1 0.667); t=0.3: tp 1, fp 2 (0.4);
+        # t=0.4: tp 1, fp 1 (0.5); t=0.5, 0.6: tp 1, fp 0 (0.667); ties (0.2, 0.5, 0.6) -> the highest, 0.6;
+        # t=0.7: nothing shown (0).
+        g = [np.array([[0, 0, 10, 10, 0]], np.float32), np.zeros((0, 5), np.float32),
+             np.array([[50, 50, 70, 70, 1]], np.float32)]
+        d = [np.array([[1, 1, 10, 10, 0.6, 0], [30, 30, 40, 40, 0.3, 0]], np.float32),
+             np.array([[5, 5, 9, 9, 0.4, 1]], np.float32),
+             np.array([[50, 50, 70, 71, 0.2, 0]], np.float32)]  # other class: matching is class-agnostic
+        best, curve = Mx.display_calibration(d, g, thresholds=[0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+        f1 = {c["t"]: round(c["f1"], 3) for c in curve}
+        self.assertEqual(f1, {0.2: 0.667, 0.3: 0.4, 0.4: 0.5, 0.5: 0.667, 0.6: 0.667, 0.7: 0.0})
+        self.assertEqual(best["t"], 0.6)
+        self.assertEqual((best["lesion_images_with_a_correct_box"], best["lesion_free_images_with_a_box"]), (1, 0))
+        self.assertEqual(curve[0]["lesion_free_images_with_a_box"], 1)
+        # class-wise NMS as in the runtime: same-class overlap suppressed, other class kept
+        n = Mx.nms_by_class(np.array([[0, 0, 10, 10, 0.9, 0], [1, 0, 10, 10, 0.8, 0], [1, 0, 10, 10, 0.7, 1]], np.float32))
+        np.testing.assert_allclose(n[:, 4], [0.9, 0.7], rtol=1e-6)
 
 
 @unittest.skipUnless(HAVE_DATA, "datasets not available")

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
 import { EditorController, type LoadedAnnotations, type SaveReply, type SaveRequest, type SaveStatus } from './controller';
-import { brushStroke, strokeBounds, unpackBits } from './maskDiff';
+import { brushStroke, decodeRle, packBits, strokeBounds, unpackBits } from './maskDiff';
 import { proposalFindings } from '../../../electron/contract/index';
 import type { SavePayload } from './session';
 
@@ -18,6 +18,10 @@ function loaded(version = 0): LoadedAnnotations {
 /** A store double that answers like the real one: versions grow, a stale base is refused with its code. */
 function fakeStore() {
   const saves: SavePayload[] = [];
+  /** the requests as sent (patches and all) */
+  const sentRequests: SaveRequest[] = [];
+  /** each mask of the latest version, bit-packed, as the station keeps it */
+  let stored = new Map<string, Uint8Array>();
   let latest = 0;
   let failNext: { code: string; message: string } | null = null;
   // A held save waits for release(), whenever each happens.
@@ -25,6 +29,7 @@ function fakeStore() {
   let held: Promise<void> | null = null;
   return {
     saves,
+    sentRequests,
     failOnce(e: { code: string; message: string }) {
       failNext = e;
     },
@@ -40,7 +45,23 @@ function fakeStore() {
     deps: {
       save: async (sent: SaveRequest): Promise<SaveReply> => {
         // What the station does with a deflated mask: inflate it back to its packed bits.
-        const p = { ...sent, author: '', masks: sent.masks.map((m) => ('deflated' in m ? (({ deflated, ...rest }) => ({ ...rest, packed: new Uint8Array(inflateSync(deflated)) }))(m) : m)) };
+        // And with a patch: write its bytes over the base version's mask (here: refused when there is none).
+        const p = {
+          ...sent,
+          author: '',
+          masks: sent.masks.map((m) => {
+            if ('deflated' in m) return (({ deflated, ...rest }) => ({ ...rest, packed: new Uint8Array(inflateSync(deflated)) }))(m);
+            if ('patch' in m) {
+              const base = stored.get(m.id);
+              if (!base) throw Object.assign(new Error(`no mask ${m.id} to patch`), { code: 'BAD_REQUEST' });
+              const bits = unpackBits(base, W * H);
+              decodeRle(m.patch.rle, bits.subarray(m.patch.start, m.patch.start + m.patch.length));
+              const packed = packBits(bits);
+              return { id: m.id, label: 'left_lung' as const, source: 'ai' as const, width: W, height: H, packed };
+            }
+            return m;
+          }),
+        };
         if (held) {
           const wait = held;
           held = null;
@@ -53,6 +74,10 @@ function fakeStore() {
         }
         if (p.baseVersion !== latest) throw Object.assign(new Error(`changed elsewhere (version ${latest})`), { code: 'ANNOTATION_VERSION_STALE' });
         saves.push(p);
+        sentRequests.push(sent);
+        const next = new Map<string, Uint8Array>();
+        for (const m of p.masks) next.set(m.id, 'packed' in m ? m.packed : stored.get(m.id)!);
+        stored = next;
         latest++;
         // Like the station, it answers with the findings stamped with who changed them.
         const findings = sent.findings.map((f) => ({ ...f, provenance: { ...f.provenance, changedBy: 'Dr A', changedAt: `t${latest}` } }));
@@ -116,6 +141,13 @@ test('every finished edit is saved once, as the next version; the status tells t
   const sent = store.saves[2].masks.find((m) => m.id === 'left_lung');
   assert.ok(sent && 'packed' in sent);
   assert.deepEqual(unpackBits(sent.packed, W * H), ed.doc.masks.left_lung.bits);
+  // On the wire it was a patch of the rows the stroke touched (y 17..23 of 50), not the whole mask; the other kept.
+  const wire = store.sentRequests[2].masks;
+  const patch = wire.find((m) => m.id === 'left_lung');
+  assert.ok(patch && 'patch' in patch);
+  assert.ok(patch.patch.rle.byteLength < Math.ceil((W * H) / 8) / 3, `patch of ${patch.patch.rle.byteLength} bytes`);
+  assert.ok(patch.patch.start <= 17 * W && patch.patch.start + patch.patch.length >= 24 * W, 'the rows of the stroke');
+  assert.deepEqual(wire.find((m) => m.id === 'right_lung'), { id: 'right_lung', keep: true });
 
   // Undo is an edit like any other: saved as the next version.
   ed.undo();
@@ -123,6 +155,8 @@ test('every finished edit is saved once, as the next version; the status tells t
   await ed.flush();
   assert.equal(store.saves.length, 4);
   assert.equal(stateOf(ed), 'saved');
+  assert.ok('patch' in store.sentRequests[3].masks.find((m) => m.id === 'left_lung')!, 'an undo of a stroke is sent as a patch too');
+  assert.deepEqual(unpackBits((store.saves[3].masks.find((m) => m.id === 'left_lung') as { packed: Uint8Array }).packed, W * H), ed.doc.masks.left_lung.bits);
 
   // A press that changed nothing is no version.
   ed.beginGesture('m2');

@@ -4,6 +4,7 @@
 // version the store answered, an error with its message otherwise: a stale version is shown, never retried blindly).
 // No DOM here: the canvas listens to `onDocChange`, React to `subscribe`.
 import { EditHistory, type Change, type DocChange, type HistoryMode } from './history';
+import { unionBox, type BBox } from './maskDiff';
 import { docFromSaved, savePayload, type SavedAnnotations, type SavePayload } from './session';
 import { acceptAllProposed, acceptFinding, addedFinding, deleteFinding, moveFinding, rejectFinding, relabelFinding, type EditorDoc, type Finding, type Mask, type MaskLabel } from './model';
 
@@ -88,6 +89,9 @@ function saveLayers(layers: Record<LayerName, boolean>): void {
   }
 }
 
+/** how long a save may take before the status says 'saving' (until then it says the edit is about to be saved) */
+const SHOW_SAVING_AFTER_MS = 120;
+
 export const MIN_BRUSH = 1;
 export const MAX_BRUSH = 200;
 
@@ -112,7 +116,8 @@ export class EditorController {
 
   private baseVersion: number;
   private savedMaskIds: Set<string>;
-  private dirtyMasks = new Set<string>();
+  /** masks changed since the last save, with the box their changes fall in (null: anywhere, sent whole) */
+  private dirtyMasks = new Map<string, BBox | null>();
   private unsavedEdit = false;
   private inFlight: Promise<void> | null = null;
   private gesture = false;
@@ -132,7 +137,7 @@ export class EditorController {
     this.baseVersion = loaded.version;
     this.savedMaskIds = new Set(loaded.masks.map((m) => m.id));
     // Lung masks filled from the model's outline are not in the store yet: the first save sends them.
-    for (const id of unsaved) this.dirtyMasks.add(id);
+    for (const id of unsaved) this.dirtyMasks.set(id, null);
     this.locked = loaded.locked;
     if (loaded.version > 0 && loaded.savedAt && loaded.author) this.status = { state: 'saved', version: loaded.version, savedAt: loaded.savedAt, author: loaded.author };
     this.history = new EditHistory(doc, { onChange: (c) => this.onHistoryChange(c) });
@@ -316,14 +321,17 @@ export class EditorController {
     if (this.status.state === 'error' && this.status.stale) return;
     this.unsavedEdit = false;
     const t0 = performance.now();
-    const sentDirty = new Set(this.dirtyMasks);
+    const sentDirty = new Map(this.dirtyMasks);
     const payload = savePayload(this.doc, { author: '', baseVersion: this.baseVersion, savedMaskIds: this.savedMaskIds, dirty: sentDirty });
     this.dirtyMasks.clear();
-    this.status = { state: 'saving' };
-    this.changed();
     const { author: _author, ...request } = payload;
-    this.inFlight = compressMasks(request)
-      .then((compressed) => this.deps.save(compressed))
+    // The request goes out first (a patch or a box edit needs no compressing). The panels, which show 'pending'
+    // already, re-render to show 'saving' only if the store has not answered soon: a re-render of the editor on the
+    // main thread while the reply arrives would only delay the reply (it was a third of a box save's time).
+    const sending = request.masks.some((m) => 'packed' in m) ? compressMasks(request).then((compressed) => this.deps.save(compressed)) : this.deps.save(request);
+    this.status = { state: 'saving' };
+    const slow = setTimeout(() => this.changed(), SHOW_SAVING_AFTER_MS);
+    this.inFlight = sending
       .then((reply) => {
         this.lastSaveMs = performance.now() - t0;
         this.baseVersion = reply.version;
@@ -336,13 +344,14 @@ export class EditorController {
       })
       .catch((e: unknown) => {
         // Nothing was saved: the changes stay to be saved (their masks dirty again).
-        for (const id of sentDirty) this.dirtyMasks.add(id);
+        for (const [id, box] of sentDirty) this.markDirty(id, box);
         this.unsavedEdit = true;
         const code = (e as { code?: string }).code ?? 'INTERNAL';
         const message = e instanceof Error ? e.message : String(e);
         this.status = { state: 'error', code, message, stale: code === 'ANNOTATION_VERSION_STALE' };
       })
       .finally(() => {
+        clearTimeout(slow);
         this.inFlight = null;
         this.changed();
       });
@@ -371,13 +380,21 @@ export class EditorController {
   }
 
   private onHistoryChange(c: DocChange): void {
-    for (const m of c.masks) this.dirtyMasks.add(m.maskId);
+    for (const m of c.masks) this.markDirty(m.maskId, m.box);
     if (this.selected && !this.doc.findings[this.selected]) this.selected = null;
     for (const l of this.docListeners) l(c);
     // A bail returns to the saved state mid-gesture: nothing new to save.
     if (this.gesture) return; // mid-stroke only the canvas follows (it listens to onDocChange); the panels at the end
     if (c.cause !== 'load' && c.cause !== 'bail') this.scheduleSave();
     else this.changed();
+  }
+
+  private markDirty(id: string, box: BBox | null): void {
+    if (!this.dirtyMasks.has(id)) this.dirtyMasks.set(id, box);
+    else {
+      const had = this.dirtyMasks.get(id)!;
+      this.dirtyMasks.set(id, had && box ? unionBox(had, box) : null);
+    }
   }
 
   private changed(): void {

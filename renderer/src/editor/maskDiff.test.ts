@@ -48,6 +48,14 @@ test('run-length coding round-trips any bytes, including long runs', () => {
   assert.ok(enc.length <= 5, `a 3 M run codes in ${enc.length} bytes`);
   assert.deepEqual(decodeRle(enc, new Uint8Array(long.length)), long);
   assert.throws(() => decodeRle(enc, new Uint8Array(10)), /longer/);
+  // Runs are skipped a word at a time: views starting and ending anywhere in their buffer code the same runs.
+  const rows = new Uint8Array(5_000).map((_, i) => (i % 100 > 37 && i % 100 < 91 ? 1 : rand() < 0.01 ? 255 : 0));
+  for (const [a, b] of [[0, 5_000], [1, 4_999], [2, 4_001], [3, 3_333], [7, 9], [5, 5]]) {
+    const view = rows.subarray(a, b);
+    const copy = view.slice();
+    assert.deepEqual(encodeRle(view), encodeRle(copy), `view ${a}..${b}`);
+    assert.deepEqual(decodeRle(encodeRle(view), new Uint8Array(b - a)), copy);
+  }
 });
 
 test('mask diffs apply undo and redo exactly on random masks and random edits', () => {

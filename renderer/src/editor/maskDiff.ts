@@ -45,10 +45,21 @@ export function encodeRle(src: Uint8Array): Uint8Array {
   let out = new Uint8Array(Math.max(16, src.length >>> 6));
   let o = 0;
   const n = src.length;
+  // Long runs are skipped four bytes at a time (a mask row is thousands of equal bytes): words from the first byte
+  // of src that sits on a 4-byte boundary of its buffer.
+  const skip = (4 - (src.byteOffset & 3)) & 3;
+  const words = n > skip ? new Uint32Array(src.buffer, src.byteOffset + skip, (n - skip) >>> 2) : new Uint32Array(0);
   let i = 0;
   while (i < n) {
     const v = src[i];
     let j = i + 1;
+    while (j < n && ((j - skip) & 3) !== 0 && src[j] === v) j++;
+    if (j >= skip && ((j - skip) & 3) === 0) {
+      const vw = (v * 0x01010101) >>> 0;
+      let w = (j - skip) >>> 2;
+      while (w < words.length && words[w] === vw) w++;
+      j = Math.max(j, skip + (w << 2));
+    }
     while (j < n && src[j] === v) j++;
     let len = j - i;
     if (o + 8 > out.length) {

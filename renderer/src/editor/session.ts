@@ -2,7 +2,7 @@
 // and the document becomes the next save, sending pixels only for the masks edited since the last save.
 // The shapes mirror `annotations:get` / `annotations:save` in the contract. Pure: no DOM, no Node.
 import type { EditorDoc, Finding, Mask, MaskLabel } from './model';
-import { fillPolygon, packBits, unpackBits } from './maskDiff';
+import { encodeRle, fillPolygon, packBits, unpackBits, type BBox } from './maskDiff';
 
 export interface SavedMask {
   id: string;
@@ -25,7 +25,23 @@ export interface SavePayload {
   author: string;
   baseVersion: number;
   findings: Finding[];
-  masks: (SavedMask | { id: string; keep: true })[];
+  masks: (SavedMask | { id: string; keep: true } | PatchedMask)[];
+}
+
+/** The pixels of the rows of a mask that changed since the base version (see PatchedMask in the contract). */
+export interface PatchedMask {
+  id: string;
+  patch: { start: number; length: number; rle: Uint8Array };
+}
+
+/**
+ * The rows that `box` spans, run-length coded: whole rows, so that the patch is one range of the mask (the station
+ * writes it over the base version's mask in one pass), and a few bytes a row whatever the box's size.
+ */
+export function maskPatch(mask: Mask, box: BBox): PatchedMask {
+  const start = box.y * mask.width;
+  const length = box.h * mask.width;
+  return { id: mask.id, patch: { start, length, rle: encodeRle(mask.bits.subarray(start, start + length)) } };
 }
 
 /**
@@ -53,18 +69,23 @@ export function docFromSaved(saved: SavedAnnotations, image: { width: number; he
 
 /**
  * The next save. `savedMaskIds` are the masks stored in `baseVersion`; `dirty` the masks changed since (collect them
- * from the history's onChange, every cause but 'load'). Unchanged masks are sent as `keep`, so saving a box edit
- * sends no pixels and a brush stroke packs one mask.
+ * from the history's onChange, every cause but 'load'), with the box their changes fall in where it is known (a Map;
+ * null: anywhere). Unchanged masks are sent as `keep`, so saving a box edit sends no pixels; a changed mask that the
+ * base version has goes as a patch of the rows its box spans; a new one (or one changed anywhere) goes whole.
  */
-export function savePayload(doc: EditorDoc, opts: { author: string; baseVersion: number; savedMaskIds: ReadonlySet<string>; dirty: ReadonlySet<string> }): SavePayload {
+export function savePayload(
+  doc: EditorDoc,
+  opts: { author: string; baseVersion: number; savedMaskIds: ReadonlySet<string>; dirty: ReadonlySet<string> | ReadonlyMap<string, BBox | null> },
+): SavePayload {
   return {
     author: opts.author,
     baseVersion: opts.baseVersion,
     findings: Object.values(doc.findings),
-    masks: Object.values(doc.masks).map((m) =>
-      opts.savedMaskIds.has(m.id) && !opts.dirty.has(m.id)
-        ? { id: m.id, keep: true as const }
-        : { id: m.id, label: m.label, source: m.source, width: m.width, height: m.height, packed: packBits(m.bits) },
-    ),
+    masks: Object.values(doc.masks).map((m) => {
+      if (opts.savedMaskIds.has(m.id) && !opts.dirty.has(m.id)) return { id: m.id, keep: true as const };
+      const box = opts.dirty instanceof Map ? opts.dirty.get(m.id) : null;
+      if (opts.savedMaskIds.has(m.id) && box) return maskPatch(m, box);
+      return { id: m.id, label: m.label, source: m.source, width: m.width, height: m.height, packed: packBits(m.bits) };
+    }),
   };
 }

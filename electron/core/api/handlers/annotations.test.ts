@@ -11,6 +11,8 @@ import { listAudit } from '../../accounts/audit';
 import { signIn } from '../../../testing/accounts';
 import type { AnnotationSaved, AnnotationStateView } from '../../../contract/index';
 import { brushStroke, fillPolygon, packBits, unpackBits } from '../../../../renderer/src/editor/maskDiff';
+import { maskPatch } from '../../../../renderer/src/editor/session';
+import { decodeWire, encodeWire } from '../../../contract/wire';
 
 function image(rows: number, columns: number): NewImageRecord {
   return {
@@ -133,8 +135,21 @@ test('annotations:save and annotations:get round trip through dispatch; the auth
       assert.match(!r.ok ? r.error.message : '', /could not be inflated|bit-packed is 1250/);
     }
 
+    // A stroke sent as a patch of its rows, run-length coded (as the editor sends it), through the wire format the
+    // web mode uses: the station stores the whole mask, and an audit entry records the save.
+    const beforePatch = packBits(mask.bits);
+    brushStroke(mask, [[60, 40], [70, 44]], 3, 1);
+    assert.notDeepEqual(packBits(mask.bits), beforePatch, "the stroke changes pixels");
+    const wire = decodeWire(encodeWire({ imageId, baseVersion: 3, findings: [moved], masks: [maskPatch({ id: 'right_lung', label: 'right_lung', source: 'ai', width: 100, height: 100, bits: mask.bits }, { x: 57, y: 37, w: 17, h: 11 })] }));
+    const v4 = await ok<AnnotationSaved>(ws.dispatch('annotations:save', wire));
+    assert.deepEqual([v4.version, v4.masksWritten], [4, 1]);
+    assert.deepEqual(unpackBits((await ok<AnnotationStateView>(ws.dispatch('annotations:get', { imageId }))).masks[0].packed, 100 * 100), mask.bits);
+    assert.equal(listAudit(ws.store.db).filter((e) => e.action === 'annotations.save').length, 4);
+    const badPatch = await ws.dispatch('annotations:save', { imageId, baseVersion: 4, findings: [], masks: [{ id: 'right_lung', patch: { start: 0, length: 100, rle: new Uint8Array([1, 99]) } }] });
+    assert.equal(!badPatch.ok && badPatch.error.code, 'BAD_REQUEST');
+
     // Bad input is refused by the contract, with the field named.
-    const bad = await ws.dispatch('annotations:save', { imageId, baseVersion: 3, findings: [{ id: 'x' }], masks: [] });
+    const bad = await ws.dispatch('annotations:save', { imageId, baseVersion: 4, findings: [{ id: 'x' }], masks: [] });
     assert.equal(!bad.ok && bad.error.code, 'BAD_REQUEST');
     assert.match(!bad.ok ? bad.error.message : '', /findings\.0/);
     const missing = await ws.dispatch('annotations:get', { imageId: 999 });

@@ -27,8 +27,7 @@ export function annotationHandlers(ctx: HandlerContext): DomainHandlers<typeof a
       const previous = new Map(latestFindings(db, imageId).map((f) => [f.id, f]));
       const stamped = findings.map((f) => stampProvenance(f, previous.get(f.id), author, now));
       const saved = saveAnnotationVersion(db, imageId, { author, baseVersion, findings: stamped, masks }, now, { userId: actor.userId, username: actor.username });
-      const caseId = loadCaseId(ctx, imageId);
-      const event = { imageId, caseId, version: saved.version, author, savedAt: saved.savedAt, masksWritten: saved.masksWritten };
+      const event = { imageId, caseId: saved.caseId, version: saved.version, author, savedAt: saved.savedAt, masksWritten: saved.masksWritten };
       ctx.emit('annotations:onSaved', event);
       return { ...event, findings: stamped };
     },
@@ -53,8 +52,4 @@ function stampProvenance(f: Finding, before: Finding | undefined, author: string
 function sameFinding(a: Finding, b: Finding): boolean {
   const strip = (f: Finding) => JSON.stringify({ ...f, provenance: { source: f.provenance.source, model: f.provenance.model } });
   return strip(a) === strip(b);
-}
-
-function loadCaseId(ctx: HandlerContext, imageId: number): number {
-  return ctx.store.getImage(imageId).caseId;
 }
