@@ -3,11 +3,9 @@
 // audited as `cli:<operating-system user>`).
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import path from 'node:path';
 import readline from 'node:readline';
-import { cliKeyAccess } from './backup';
-import { CaseStore } from '../core/store/index';
-import { defaultDbPath } from '../core/paths';
+import type { CaseStore } from '../core/store/index';
+import { openCliStore } from './store';
 import { toErrorInfo } from '../core/errors';
 import { ROLES, countUsers, createUser, listUsers, updateUser, verifyAudit, listAudit, type Role } from '../core/accounts/index';
 import type { Out } from './out';
@@ -33,9 +31,6 @@ function cliActor(): { userId: null; username: string } {
   return { userId: null, username: `cli:${name}` };
 }
 
-function openStore(db: string | undefined): CaseStore {
-  return CaseStore.open(path.resolve(db ?? defaultDbPath(process.platform, process.env)), { key: cliKeyAccess() });
-}
 
 /** A password from standard input: typed twice without echo on a terminal, else the first line. */
 async function readPassword(out: Out): Promise<string> {
@@ -85,7 +80,7 @@ export async function runUsers(argv: string[], out: Out): Promise<number> {
   }
   let store: CaseStore | null = null;
   try {
-    store = openStore(o.db);
+    store = openCliStore(o.db);
     const db = store.db;
     const find = () => {
       const u = listUsers(db).find((x) => x.username.toLowerCase() === username.toLowerCase());
@@ -158,7 +153,7 @@ export async function runAudit(argv: string[], out: Out): Promise<number> {
   }
   let store: CaseStore | null = null;
   try {
-    store = openStore(o.db);
+    store = openCliStore(o.db);
     if (sub === 'verify') {
       const v = verifyAudit(store.db);
       if (o.json) out.log(JSON.stringify(v));

@@ -2,19 +2,14 @@
 // one archive file and back, and the recovery passphrase that lets a backup open on another station.
 // The store's key comes from its key file; where that needs the recovery passphrase, from CXR_PASSPHRASE.
 import { parseArgs } from 'node:util';
-import path from 'node:path';
-import { CaseStore } from '../core/store/index';
+import type { CaseStore } from '../core/store/index';
 import { createBackup, restoreBackup, readBackup } from '../core/backup/index';
-import { protectionStatus, setRecoveryPassphrase, type KeyAccess } from '../core/crypto/index';
-import { defaultDbPath } from '../core/paths';
+import { protectionStatus, setRecoveryPassphrase } from '../core/crypto/index';
 import { toErrorInfo } from '../core/errors';
 import { APP_NAME, APP_VERSION } from '../core/api/index';
 import type { Out } from './out';
+import { cliDbPath, cliKeyAccess, openCliStore } from './store';
 
-/** What the CLI can offer to unlock a store: the key file's plain protector, or the recovery passphrase. */
-export function cliKeyAccess(env: Record<string, string | undefined> = process.env): KeyAccess {
-  return env.CXR_PASSPHRASE ? { passphrase: env.CXR_PASSPHRASE } : {};
-}
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -44,10 +39,9 @@ export async function runBackup(argv: string[], out: Out): Promise<number> {
     return 2;
   }
   const json = o.values.json ?? false;
-  const dbPath = path.resolve(o.values.db ?? defaultDbPath(process.platform, process.env));
   let store: CaseStore;
   try {
-    store = CaseStore.open(dbPath, { key: cliKeyAccess() });
+    store = openCliStore(o.values.db);
   } catch (e) {
     return fail(out, json, e);
   }
@@ -77,7 +71,7 @@ export async function runRestore(argv: string[], out: Out): Promise<number> {
     out.err('Usage: cxr restore IN [--db FILE] --yes [--json]   (stop the app first; the current store is kept in a before-restore folder)');
     return 2;
   }
-  const dbPath = path.resolve(o.values.db ?? defaultDbPath(process.platform, process.env));
+  const dbPath = cliDbPath(o.values.db);
   try {
     if (!o.values.yes) {
       const { manifest } = readBackup(file);
@@ -102,10 +96,9 @@ export async function runPassphrase(argv: string[], out: Out): Promise<number> {
     return 2;
   }
   const json = o.values.json ?? false;
-  const dbPath = path.resolve(o.values.db ?? defaultDbPath(process.platform, process.env));
   let store: CaseStore;
   try {
-    store = CaseStore.open(dbPath, { key: cliKeyAccess() });
+    store = openCliStore(o.values.db);
   } catch (e) {
     return fail(out, json, e);
   }

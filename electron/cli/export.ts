@@ -4,12 +4,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CaseStore } from '../core/store/index';
+import type { CaseStore } from '../core/store/index';
 import { EXPORT_FORMATS, exportCaseToFile, isExportFormat } from '../core/exports/index';
-import { defaultDbPath } from '../core/paths';
 import { toErrorInfo } from '../core/errors';
 import { APP_VERSION } from '../core/api/index';
-import { cliKeyAccess } from './backup';
+import { openCliStore } from './store';
 import type { Out } from './out';
 
 const USAGE = `Usage: cxr export CASE --format ${EXPORT_FORMATS.join('|')} --out FILE [--image ID] [--db FILE] [--json]
@@ -60,7 +59,7 @@ export async function runExport(argv: string[], out: Out): Promise<number> {
 
   let store: CaseStore | null = null;
   try {
-    store = CaseStore.open(path.resolve(o.db ?? defaultDbPath(process.platform, process.env)), { key: cliKeyAccess() });
+    store = openCliStore(o.db);
     const r = await exportCaseToFile(store, caseId, o.format, path.resolve(o.out), cliActor(), {
       imageId: o.image === undefined ? undefined : Number(o.image),
       station: { softwareVersion: APP_VERSION },

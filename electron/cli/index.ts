@@ -10,7 +10,7 @@ import { defaultPackDir } from '../core/inference/index';
 import { toErrorInfo } from '../core/errors';
 import { WorklistSortKey, CaseStatus } from '../contract/index';
 import { commands } from './commands';
-import { cliKeyAccess } from './backup';
+import { cliKeyAccess } from './store';
 import { stdio, type Out } from './out';
 
 const USAGE = `Usage: cxr <command> [options]

@@ -4,9 +4,8 @@ import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cliKeyAccess } from './backup';
+import { cliDbPath, cliKeyAccess } from './store';
 import { Workstation } from '../core/api/index';
-import { defaultDbPath } from '../core/paths';
 import { defaultPackDir } from '../core/inference/index';
 import { AppError, toErrorInfo } from '../core/errors';
 import { publicQueueItem, publicRemote, type NetworkService, type RemoteConfig } from '../core/network/index';
@@ -59,7 +58,7 @@ export async function runReceive(argv: string[], out: Out): Promise<number> {
     return o.help ? 0 : 2;
   }
   const port = Number(o.port);
-  const dbPath = path.resolve(o.db ?? defaultDbPath(process.platform, process.env));
+  const dbPath = cliDbPath(o.db);
   let ws: Workstation;
   try {
     ws = new Workstation({ dbPath, transport: 'http', key: cliKeyAccess(), modelDir: o['no-model'] ? undefined : path.resolve(o.model ?? defaultPackDir()) });
@@ -135,7 +134,7 @@ export async function runPacs(argv: string[], out: Out): Promise<number> {
     out.log(PACS_USAGE);
     return o.help ? 0 : 2;
   }
-  const dbPath = path.resolve(o.db ?? defaultDbPath(process.platform, process.env));
+  const dbPath = cliDbPath(o.db);
   let ws: Workstation;
   try {
     // The queue runs only for `send` and `retry`, which wait for it; the receiver is not started by these commands.

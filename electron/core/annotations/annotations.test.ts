@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { CaseStore, sha256, type NewImageRecord } from '../store/index';
+import { CaseStore } from '../store/index';
+import { testImageRecord } from '../../testing/records';
 import { runMigrations } from '../store/migrate';
 import { migrations } from '../store/migrations/index';
 import { tempDbPath } from '../../testing/index';
@@ -12,32 +13,6 @@ import { loadAnnotations, saveAnnotationVersion, listAnnotationVersions, StaleVe
 import { brushStroke, fillPolygon, packBits, strokeBounds, unpackBits } from '../../../renderer/src/editor/maskDiff';
 import { maskPatch } from '../../../renderer/src/editor/session';
 
-function image(i: number, rows: number, columns: number): NewImageRecord {
-  return {
-    patient: { patientId: `P${i}`, patientName: `Patient^${i}`, birthDate: null, sex: null },
-    study: { studyInstanceUid: `1.9.${i}`, studyDate: null, studyTime: null, accessionNumber: null, description: null },
-    series: { seriesInstanceUid: `1.9.${i}.1`, modality: 'CR', bodyPart: 'CHEST', viewPosition: 'PA', seriesNumber: 1, description: null },
-    image: {
-      sopInstanceUid: `1.9.${i}.1.1`,
-      sopClassUid: null,
-      rows,
-      columns,
-      bitsStored: 12,
-      photometric: 'MONOCHROME2',
-      rescaleSlope: 1,
-      rescaleIntercept: 0,
-      pixelSpacing: null,
-      minPixel: 0,
-      maxPixel: 4095,
-      windows: [{ name: 'Default', center: 2048, width: 4096 }],
-      pixelSha256: sha256(new TextEncoder().encode(`annot-px${i}`)),
-      sourceName: `a${i}.png`,
-      sourceSha256: sha256(new TextEncoder().encode(`annot-src${i}`)),
-      sourceFormat: 'png',
-      transferSyntax: null,
-    },
-  };
-}
 
 const model = { name: 'cxr-tb', version: '1.0.0', sha256: 'abc', ep: 'cpu' };
 const aiResult = {
@@ -51,7 +26,7 @@ const aiResult = {
 function setup(rows = 100, columns = 100) {
   const path = tempDbPath();
   const store = CaseStore.open(path);
-  const { imageId } = store.insertImage(image(1, rows, columns));
+  const { imageId } = store.insertImage(testImageRecord(1, { rows, columns, tag: 'annot' }));
   store.saveAnalysis({ imageId, model, tbScore: 88, label: 'tb', result: aiResult });
   return { store, db: store.db, imageId, path };
 }
@@ -81,7 +56,7 @@ test('an image without versions opens with the AI proposal, as proposed findings
 test('versions accumulate with author and time; the AI original stays unchanged; reopening restores the latest', () => {
   const p = tempDbPath();
   let store = CaseStore.open(p);
-  const { imageId } = store.insertImage(image(1, 100, 100));
+  const { imageId } = store.insertImage(testImageRecord(1, { rows: 100, columns: 100, tag: 'annot' }));
   store.saveAnalysis({ imageId, model, tbScore: 88, label: 'tb', result: aiResult });
   const analysisBefore = store.db.prepare('SELECT * FROM analyses').all();
   const start = loadAnnotations(store.db, imageId);

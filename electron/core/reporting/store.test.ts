@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { AppError } from '../errors';
-import { CaseStore, sha256, type NewImageRecord } from '../store/index';
+import { CaseStore } from '../store/index';
+import { testImageRecord } from '../../testing/records';
 import { runMigrations } from '../store/migrate';
 import { migrations } from '../store/migrations/index';
 import { saveAnnotationVersion, loadAnnotations, type Finding } from '../annotations/index';
@@ -19,18 +20,9 @@ const LUNGS = {
   left: [[110, 20], [180, 20], [180, 180], [110, 180]] as [number, number][],
 };
 
-function record(i: number, over: { view?: string | null; format?: string } = {}): NewImageRecord {
-  return {
-    patient: { patientId: `R${i}`, patientName: `Report^${i}`, birthDate: null, sex: 'F' },
-    study: { studyInstanceUid: `1.9.${i}`, studyDate: '20260301', studyTime: null, accessionNumber: null, description: null },
-    series: { seriesInstanceUid: `1.9.${i}.1`, modality: 'DX', bodyPart: 'CHEST', viewPosition: over.view === undefined ? 'PA' : over.view, seriesNumber: 1, description: null },
-    image: {
-      sopInstanceUid: `1.9.${i}.1.1`, sopClassUid: null, rows: H, columns: W, bitsStored: 12, photometric: 'MONOCHROME2', rescaleSlope: 1, rescaleIntercept: 0,
-      pixelSpacing: null, minPixel: 0, maxPixel: 4095, windows: [{ name: 'Default', center: 2048, width: 4096 }],
-      pixelSha256: sha256(new TextEncoder().encode(`rep-px${i}`)), sourceName: `r${i}.dcm`, sourceSha256: sha256(new TextEncoder().encode(`rep-src${i}`)),
-      sourceFormat: over.format ?? 'dicom', transferSyntax: null,
-    },
-  };
+
+function record(i: number, over: { view?: string | null; format?: string } = {}) {
+  return testImageRecord(i, { rows: H, columns: W, modality: 'DX', viewPosition: over.view, sourceFormat: over.format ?? 'dicom', sex: 'F', studyDate: '20260301', tag: 'rep' });
 }
 
 /** A case whose AI reading proposes one active box in the right upper zone, score 60. */

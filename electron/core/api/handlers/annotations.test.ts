@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { Workstation } from '../index';
-import { sha256, type NewImageRecord } from '../../store/index';
+import { testImageRecord } from '../../../testing/records';
 import { tempDbPath } from '../../../testing/index';
 import { listAudit } from '../../accounts/audit';
 import { signIn } from '../../../testing/accounts';
@@ -14,32 +14,6 @@ import { brushStroke, fillPolygon, packBits, unpackBits } from '../../../../rend
 import { maskPatch } from '../../../../renderer/src/editor/session';
 import { decodeWire, encodeWire } from '../../../contract/wire';
 
-function image(rows: number, columns: number): NewImageRecord {
-  return {
-    patient: { patientId: 'P1', patientName: 'Patient^One', birthDate: null, sex: null },
-    study: { studyInstanceUid: '1.9.1', studyDate: null, studyTime: null, accessionNumber: null, description: null },
-    series: { seriesInstanceUid: '1.9.1.1', modality: 'CR', bodyPart: 'CHEST', viewPosition: 'PA', seriesNumber: 1, description: null },
-    image: {
-      sopInstanceUid: '1.9.1.1.1',
-      sopClassUid: null,
-      rows,
-      columns,
-      bitsStored: 12,
-      photometric: 'MONOCHROME2',
-      rescaleSlope: 1,
-      rescaleIntercept: 0,
-      pixelSpacing: null,
-      minPixel: 0,
-      maxPixel: 4095,
-      windows: [{ name: 'Default', center: 2048, width: 4096 }],
-      pixelSha256: sha256(new TextEncoder().encode('handler-px')),
-      sourceName: 'h.png',
-      sourceSha256: sha256(new TextEncoder().encode('handler-src')),
-      sourceFormat: 'png',
-      transferSyntax: null,
-    },
-  };
-}
 
 const aiResult = {
   boxes: [{ x: 10, y: 12, w: 30, h: 20, label: 'ActiveTuberculosis', score: 0.9 }],
@@ -55,7 +29,7 @@ async function ok<T>(p: Promise<{ ok: boolean; value?: unknown; error?: unknown 
 test('annotations:save and annotations:get round trip through dispatch; the author is the actor; stale saves are refused', async () => {
   const ws = new Workstation({ dbPath: tempDbPath(), transport: 'http' });
   try {
-    const { imageId, caseId } = ws.store.insertImage(image(100, 100));
+    const { imageId, caseId } = ws.store.insertImage(testImageRecord(1, { rows: 100, columns: 100, tag: 'handler' }));
     ws.store.saveAnalysis({ imageId, model: { name: 'cxr-tb', version: '1.0.0', sha256: 'abc', ep: 'cpu' }, tbScore: 88, label: 'tb', result: aiResult });
     await signIn(ws, 'radiologist', 'ada', 'Dr Ada Reader');
     const events: AnnotationSaved[] = [];

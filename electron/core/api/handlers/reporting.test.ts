@@ -3,24 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Workstation } from '../index';
-import { sha256, type NewImageRecord } from '../../store/index';
+import { testImageRecord } from '../../../testing/records';
 import { tempDbPath } from '../../../testing/index';
 import { signIn } from '../../../testing/accounts';
 import type { ReportView, VqaAnswer } from '../../../contract/index';
 
-function image(): NewImageRecord {
-  return {
-    patient: { patientId: 'P7', patientName: 'Patient^Seven', birthDate: null, sex: null },
-    study: { studyInstanceUid: '1.9.7', studyDate: null, studyTime: null, accessionNumber: null, description: null },
-    series: { seriesInstanceUid: '1.9.7.1', modality: 'DX', bodyPart: 'CHEST', viewPosition: 'AP', seriesNumber: 1, description: null },
-    image: {
-      sopInstanceUid: '1.9.7.1.1', sopClassUid: null, rows: 100, columns: 100, bitsStored: 12, photometric: 'MONOCHROME2', rescaleSlope: 1, rescaleIntercept: 0,
-      pixelSpacing: null, minPixel: 0, maxPixel: 4095, windows: [{ name: 'Default', center: 2048, width: 4096 }],
-      pixelSha256: sha256(new TextEncoder().encode('rep-handler-px')), sourceName: 'h.dcm', sourceSha256: sha256(new TextEncoder().encode('rep-handler-src')),
-      sourceFormat: 'dicom', transferSyntax: null,
-    },
-  };
-}
 
 async function ok<T>(p: Promise<{ ok: boolean; value?: unknown; error?: unknown }>): Promise<T> {
   const r = await p;
@@ -31,7 +18,7 @@ async function ok<T>(p: Promise<{ ok: boolean; value?: unknown; error?: unknown 
 test('report:get, report:save, report:redraft, report:versions and vqa:ask through dispatch', async () => {
   const ws = new Workstation({ dbPath: tempDbPath(), transport: 'http' });
   try {
-    const { imageId, caseId } = ws.store.insertImage(image());
+    const { imageId, caseId } = ws.store.insertImage(testImageRecord(7, { rows: 100, columns: 100, modality: 'DX', viewPosition: 'AP', sourceFormat: 'dicom', tag: 'rep-handler' }));
     ws.store.saveAnalysis({
       imageId, model: { name: 'cxr-tb', version: '1.0.0', sha256: 'abc', ep: 'cpu' }, tbScore: 88, label: 'tb',
       result: { threshold: 8.95, boxes: [{ x: 60, y: 10, w: 20, h: 15, label: 'ActiveTuberculosis', score: 0.9 }], lungs: { right: [[5, 5], [45, 5], [45, 90], [5, 90]], left: [[55, 5], [95, 5], [95, 90], [55, 90]] } },
