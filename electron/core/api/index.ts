@@ -21,8 +21,9 @@ import { AnalysisQueue, type ReadingModel } from '../analysis/index';
 import { loadModelPack, createAnalyzer, analyzeImage, type Analyzer, type EpRequest } from '../inference/index';
 import type { AnalysisView, AnalysisProgress } from '../../contract/index';
 
-export const APP_NAME = 'CXR Workstation';
-export const APP_VERSION = '0.1.0';
+import { APP_NAME, APP_VERSION } from '../app';
+
+export { APP_NAME, APP_VERSION };
 const QUEUE_POLL_MS = 5000;
 
 export type { Handlers, HandlerContext, Actor } from './context';

@@ -2,6 +2,7 @@
 // pixels and, for a DICOM import, the identity of its stored original), the AI reading, the reader's latest
 // annotations with their provenance, the report (reporting's loadReport), the signature (sign-off's state) and the
 // case's audit entries.
+import { APP_NAME, APP_VERSION } from '../app';
 import { AppError } from '../errors';
 import { listAnnotationVersions, loadAnnotations } from '../annotations/index';
 import { listAudit, signoffState } from '../accounts/index';
@@ -20,9 +21,9 @@ export interface GatherOptions {
 }
 
 export const DEFAULT_STATION: Omit<ExportInput['station'], 'deviceSerialNumber'> = {
-  manufacturer: 'CXR Workstation',
-  modelName: 'CXR Workstation',
-  softwareVersion: '0.1.0',
+  manufacturer: APP_NAME,
+  modelName: APP_NAME,
+  softwareVersion: APP_VERSION,
 };
 
 interface ImageRow {
