@@ -1,5 +1,5 @@
-// What encryption at rest costs: the import of a 2000 x 2500 16-bit DICOM (of which AES-GCM sealing of its two
-// blobs), opening an image's pixels (read + decrypt + checksum, against read + checksum of a plain file of the same
+// What encryption at rest costs: the import of a 2000 x 2500 16-bit DICOM (of which AES-GCM sealing of its one
+// blob, the original, which also holds its pixels), opening an image's pixels (read + decrypt + checksum, against read + checksum of a plain file of the same
 // size: what the store did before encryption), and worklist queries on the SQLCipher database against a decrypted
 // copy of the same database. Medians and ratios; `npm run bench -- encryption`.
 import fs from 'node:fs';
@@ -37,12 +37,12 @@ export async function benchEncryption(): Promise<void> {
   const px = store.readPixels(imageId);
   const key = store.dataKey();
   const seal = await time(() => {
-    key.sealBlob('pixels:x', px);
     key.sealBlob('originals:y', files[0]);
   }, RUNS, 2);
   const mFull = line('full import, encrypted store (decode, hash, seal, fsync, db)', full);
-  const mSeal = line('  of which: AES-256-GCM sealing of its two blobs (20 MB)', seal);
-  console.log(`  import ratio encrypted / unencrypted (full / (full - sealing)): ${(mFull / (mFull - mSeal)).toFixed(3)}`);
+  const mSeal = line('  AES-256-GCM sealing of its original (10 MB), in one thread', seal);
+  // The import seals in the writer thread beside the decode, so this bounds the cost from above.
+  console.log(`  import ratio encrypted / unencrypted, at most (full / (full - sealing)): ${(mFull / (mFull - mSeal)).toFixed(3)}`);
 
   // ---- open to pixels -------------------------------------------------------------------------------------
   const plainFile = path.join(tempDir(), 'plain-pixels');

@@ -270,8 +270,26 @@ def mixed_source_weights(corpus: Corpus, idx, mixed_mass: float, class_mass=(0.3
 
 
 def task_probabilities(sizes: dict, sampler: str) -> dict:
-    """sampler: 'inverse' (p ~ 1/n), 'proportional' (p ~ n), 'uniform', 'single:<task>'."""
+    """sampler: 'inverse' (p ~ 1/n), 'proportional' (p ~ n), 'uniform', 'single:<task>',
+    'weights:cls=0.6,det=0.3,seg=0.1' (explicit task shares, normalised; unnamed tasks get 0)."""
     tasks = [t for t in TASKS if sizes.get(t, 0) > 0]
+    if sampler.startswith("weights:"):
+        raw = {}
+        for part in sampler.split(":", 1)[1].split(","):
+            k, _, v = part.partition("=")
+            k = k.strip()
+            if k not in TASKS:
+                raise ValueError(f"unknown task {k!r} in sampler {sampler!r}")
+            w = float(v)
+            if not w >= 0:
+                raise ValueError(f"task weight must be >= 0: {part!r}")
+            if w > 0 and k not in tasks:
+                raise ValueError(f"task {k} has no data")
+            raw[k] = w
+        z = sum(raw.values())
+        if z <= 0:
+            raise ValueError(f"sampler {sampler!r} gives every task weight 0")
+        return {t: raw.get(t, 0.0) / z for t in TASKS}
     if sampler.startswith("single:"):
         t = sampler.split(":", 1)[1]
         if t not in tasks:

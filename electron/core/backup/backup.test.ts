@@ -16,6 +16,7 @@ import { pendingMarkerFor } from '../store/swap';
 import { AppError } from '../errors';
 import { createBackup, describeBackup, listBackups, readBackup, restoreBackup, stageRestore } from './index';
 import { repoRoot, tempDir } from '../../testing/index';
+import { makeDicom, testImage } from '../imaging/testFixtures';
 
 const require = createRequire(import.meta.url);
 const { PNG } = require('pngjs') as typeof PngjsNs;
@@ -27,11 +28,14 @@ function png(n: number, size = 64): Uint8Array {
   return new Uint8Array(PNG.sync.write(img, { colorType: 0, inputColorType: 0, bitDepth: 8 }));
 }
 
+/** n images: PNGs, and the last one an uncompressed DICOM (its pixels are read from the original file). */
 async function storeWith(n: number, dir = tempDir()): Promise<{ store: CaseStore; ids: number[] }> {
   const store = CaseStore.open(path.join(dir, 'cxr.sqlite'));
   const ids: number[] = [];
   for (let i = 0; i < n; i++) {
-    const r = await importBytes(store, png(i), `img${i}.png`);
+    const dicom = i === n - 1 && n > 1;
+    const file = dicom ? makeDicom({ rows: 48, columns: 40, bitsStored: 12, pixels: testImage(48, 40, 12, i) }) : png(i);
+    const r = await importBytes(store, file, dicom ? `img${i}.dcm` : `img${i}.png`);
     assert.equal(r.status, 'imported');
     ids.push(r.imageId);
   }

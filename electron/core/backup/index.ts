@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../errors';
-import { CaseStore, asDiskFull, latestVersion, sha256 } from '../store/index';
+import { CaseStore, asDiskFull, latestVersion, referencedBlobsIn, sha256, type BlobRef } from '../store/index';
 import { openEncryptedDatabase } from '../store/encryption';
 import { completePendingSwap, schedulePendingSwap, storeParts } from '../store/swap';
 import { DataKey, portableKeyFile, readKeyFile, unlockKeyFile, writeKeyFile, type KeyAccess, type KeyFileJson } from '../crypto/index';
@@ -75,22 +75,12 @@ export async function createBackup(store: CaseStore, outFile: string, app: { nam
     store.snapshotDatabase(snap);
     // What the snapshot refers to, read from the snapshot itself (not the live database, which may have moved on).
     const snapDb = openEncryptedDatabase(snap, store.dataKey());
-    let blobs: { kind: 'pixels' | 'originals'; sha256: string }[];
+    let blobs: BlobRef[];
     let cases: number;
     let images: number;
     let schemaVersion: number;
     try {
-      const rows = snapDb.prepare('SELECT DISTINCT pixel_sha256 AS p, source_sha256 AS o FROM images').all() as { p: string; o: string }[];
-      const seen = new Set<string>();
-      blobs = [];
-      for (const r of rows) {
-        for (const [kind, h] of [['pixels', r.p], ['originals', r.o]] as const) {
-          if (/^[0-9a-f]{64}$/.test(h) && !seen.has(`${kind}:${h}`)) {
-            seen.add(`${kind}:${h}`);
-            blobs.push({ kind, sha256: h });
-          }
-        }
-      }
+      blobs = referencedBlobsIn(snapDb);
       cases = snapDb.prepare('SELECT count(*) FROM studies').pluck().get() as number;
       images = snapDb.prepare('SELECT count(*) FROM images').pluck().get() as number;
       schemaVersion = snapDb.pragma('user_version', { simple: true }) as number;

@@ -12,9 +12,10 @@
 //     passphrase. Lets the CLI, the web mode and a restore on another PC open the store (CXR_PASSPHRASE).
 //   - 'file': the data key itself, protected only by the key file's permissions (0600). The default where no other
 //     protector is configured (development, tests, a CLI-only station); SECURITY.md says what that does not protect.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scryptSync, timingSafeEqual, webcrypto } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import { AppError } from '../errors';
+import { hashAndSealToFile, sealToFile } from './sealWorker';
 
 /** Wraps and unwraps small secrets with a key the operating system keeps (Electron's safeStorage). */
 export interface KeyWrapper {
@@ -112,18 +113,22 @@ export class DataKey {
     return Buffer.concat([BLOB_MAGIC, Buffer.from([BLOB_VERSION]), iv, body, c.getAuthTag()]);
   }
 
-  private gcmKey: Promise<webcrypto.CryptoKey> | undefined;
+  /**
+   * sealBlob's result written to `file` (created 0600) and fsynced, in the blob writer thread (see sealWorker):
+   * the calling thread only hands the bytes over. On failure the partly written file is left for the caller.
+   */
+  sealBlobToFile(aad: string, plain: Uint8Array, file: string): Promise<void> {
+    const iv = randomBytes(IV_BYTES);
+    return sealToFile({ key: this.blobKey, iv, aad: Buffer.from(aad), header: Buffer.concat([BLOB_MAGIC, Buffer.from([BLOB_VERSION]), iv]), plain, file });
+  }
 
   /**
-   * sealBlob's result, made on libuv's thread pool (WebCrypto) instead of the calling thread: an import seals a
-   * 10 MB radiograph while the main thread decodes and answers the UI. Returned as the header and the body+tag
-   * (to be written one after the other) so that the body is not copied again; the bytes are the same format.
+   * sealBlobToFile for bytes whose hash is not known yet: the writer thread computes it (resolved in `sha256` as
+   * soon as known, before the write ends) and seals under `${kind}:${sha256}`, as sealBlob(`${kind}:${sha256}`).
    */
-  async sealBlobParts(aad: string, plain: Uint8Array): Promise<[Buffer, Uint8Array]> {
-    this.gcmKey ??= webcrypto.subtle.importKey('raw', this.blobKey, { name: 'AES-GCM' }, false, ['encrypt']);
+  hashAndSealBlobToFile(kind: string, plain: Uint8Array, file: string): { sha256: Promise<string>; done: Promise<void> } {
     const iv = randomBytes(IV_BYTES);
-    const body = await webcrypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: Buffer.from(aad), tagLength: TAG_BYTES * 8 }, await this.gcmKey, plain);
-    return [Buffer.concat([BLOB_MAGIC, Buffer.from([BLOB_VERSION]), iv]), new Uint8Array(body)];
+    return hashAndSealToFile({ key: this.blobKey, iv, aadPrefix: `${kind}:`, header: Buffer.concat([BLOB_MAGIC, Buffer.from([BLOB_VERSION]), iv]), plain, file });
   }
 
   /** Decrypt a blob written by sealBlob; null if it is not one or fails authentication (damaged or swapped). */

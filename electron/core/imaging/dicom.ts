@@ -406,6 +406,8 @@ interface Normalised {
   pixels: Uint16Array;
   histogram: Uint32Array;
   bitsStored: number;
+  /** native little-endian 16-bit data: where the stored values start in the parsed bytes */
+  rawOffset?: number;
 }
 
 /**
@@ -489,7 +491,7 @@ async function readPixels(ds: DataSet, syntax: SyntaxInfo, uid: string, pm: Pixe
       return normalise(ds.byteArray.subarray(el.dataOffset, el.dataOffset + n), n, shift, pm.bitsStored, signed);
     }
     if (syntax.bigEndian) return normaliseBigEndian(ds.byteArray, el.dataOffset, n, shift, pm.bitsStored, signed);
-    return normalise(uint16View(ds.byteArray, el.dataOffset, n), n, shift, pm.bitsStored, signed);
+    return { ...normalise(uint16View(ds.byteArray, el.dataOffset, n), n, shift, pm.bitsStored, signed), rawOffset: el.dataOffset };
   }
 
   checkDimensions(pm, name);
@@ -689,6 +691,8 @@ export async function decodeDicom(input: Uint8Array, name: string, format: 'dico
     maxPixel: stats.max,
     windows,
     transferSyntax: uid,
+    // offsets in `bytes`, less what was put in front of the input to make it a Part 10 file
+    sourcePixelOffset: norm.rawOffset === undefined ? null : norm.rawOffset - (bytes.length - input.length),
     dicom: attrs,
   };
 }

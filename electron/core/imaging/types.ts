@@ -50,6 +50,11 @@ export interface DecodedImage {
   maxPixel: number;
   /** window presets in modality units, the default first (from the file's VOI tags, else computed) */
   windows: WindowPresetDef[];
+  /**
+   * Uncompressed 16-bit little-endian DICOM: the byte offset, in the file as given, of the frame's stored values.
+   * When those bytes equal `pixels` (no bits above Bits Stored, unsigned), the importer stores them only once.
+   */
+  sourcePixelOffset?: number | null;
   /** transfer syntax UID of a DICOM file, null otherwise */
   transferSyntax: string | null;
   dicom: DicomAttributes | null;

@@ -157,3 +157,48 @@ test('every shared DICOM sample imports, or is refused with a reason', { skip: !
   assert.equal(store.countCases(), 3, 'the two RG1 files are one study');
   store.close();
 });
+
+test('uncompressed 16-bit pixels are stored once, read from the original, and checked like a pixels blob', async () => {
+  const { makeDicom, testImage, stripPart10, TS } = await import('../imaging/testFixtures');
+  const store = CaseStore.open(tempDbPath());
+  const blobs = (kind: string) => {
+    const dir = path.join(blobDirFor(store.dbPath), kind);
+    return fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.cxb')).length : 0;
+  };
+  const clean = testImage(40, 30, 12, 5);
+  const a = await importBytes(store, makeDicom({ rows: 40, columns: 30, bitsStored: 12, pixels: clean }), 'clean.dcm');
+  assert.equal(a.status, 'imported');
+  if (a.status !== 'imported') return;
+  const row = store.db.prepare('SELECT pixel_offset FROM images WHERE id = ?').get(a.imageId) as { pixel_offset: number | null };
+  assert.ok(row.pixel_offset !== null && row.pixel_offset > 132, 'the pixels are located in the original');
+  assert.equal(blobs('pixels'), 0, 'no separate pixels file');
+  assert.deepEqual(store.readPixels(a.imageId), new Uint8Array(clean.buffer, clean.byteOffset, clean.byteLength));
+  assert.deepEqual(store.loadDecodedImage(a.imageId).pixels, clean);
+  assert.deepEqual(store.referencedBlobs().map((b) => b.kind), ['originals']);
+
+  // bits above Bits Stored (an overlay in the high bits): the decoded values differ from the file's words
+  const dirty = clean.map((v, i) => (i % 7 === 0 ? v | 0x8000 : v));
+  const b = await importBytes(store, makeDicom({ rows: 40, columns: 30, bitsStored: 12, pixels: dirty }), 'overlay-bits.dcm');
+  assert.equal(b.status, 'duplicate', 'the same stored values as the first image once masked');
+  const c = await importBytes(store, makeDicom({ rows: 40, columns: 30, bitsStored: 12, pixels: dirty.map((v) => v ^ 1) }), 'overlay-bits-2.dcm');
+  assert.equal(c.status, 'imported');
+  if (c.status !== 'imported') return;
+  assert.equal((store.db.prepare('SELECT pixel_offset FROM images WHERE id = ?').get(c.imageId) as { pixel_offset: number | null }).pixel_offset, null);
+  assert.equal(blobs('pixels'), 1, 'transformed values get their own pixels file');
+  assert.deepEqual(store.loadDecodedImage(c.imageId).pixels, dirty.map((v) => (v ^ 1) & 0x0fff));
+
+  // a raw data set without the Part 10 header (the importer adds one in memory): the offset is in the file as given
+  const raw = stripPart10(makeDicom({ rows: 8, columns: 8, transferSyntax: TS.implicitLE, pixels: testImage(8, 8, 16, 9) }));
+  const d = await importBytes(store, raw, 'raw.dcm');
+  assert.equal(d.status, 'imported');
+  if (d.status !== 'imported') return;
+  assert.deepEqual(store.loadDecodedImage(d.imageId).pixels, testImage(8, 8, 16, 9));
+
+  // the original damaged on disk: the pixels read from it are refused, as a damaged pixels file is
+  const orig = store.blobPath('originals', (store.db.prepare('SELECT source_sha256 FROM images WHERE id = ?').pluck().get(a.imageId) as string));
+  const sealed = fs.readFileSync(orig);
+  sealed[sealed.length - 100] ^= 0xff;
+  fs.writeFileSync(orig, sealed);
+  assert.throws(() => store.readPixels(a.imageId), (e: unknown) => e instanceof AppError && e.code === 'PIXELS_MISSING');
+  store.close();
+});

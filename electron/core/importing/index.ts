@@ -78,27 +78,36 @@ function pixelBytes(pixels: Uint16Array): Uint8Array {
   return new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
 }
 
+/** The offset of `pixels` in the original `bytes` if they are there byte for byte (checked), else null. */
+export function pixelsInOriginal(bytes: Uint8Array, offset: number | null | undefined, pixels: Uint8Array): number | null {
+  if (offset == null || offset < 0 || offset + pixels.byteLength > bytes.byteLength) return null;
+  return Buffer.compare(bytes.subarray(offset, offset + pixels.byteLength), pixels) === 0 ? offset : null;
+}
+
 /** Import one file's bytes. Resolves with the outcome, or throws an AppError saying why the file was refused. */
 export async function importBytes(store: CaseStore, bytes: Uint8Array, name: string): Promise<ImportOutcome> {
   checkSize(bytes.byteLength, name);
-  // The original is hashed, sealed, written and fsynced under a temporary name on the thread pool while this
+  // The original is hashed, sealed, written and fsynced under a temporary name in the blob writer thread while this
   // thread decodes; it gets its name only once the image is accepted (a refused file or a duplicate removes it).
-  // The pixels follow the same way, and the rows are committed only after both files are durable.
-  // (Hashing stays on this thread: at 1 GB/s it is cheaper than WebCrypto's copy and hand-off.)
-  const sourceSha = sha256(bytes);
-  const original = store.stageBlob('originals', sourceSha, bytes);
+  // The pixels, where they are not the original's own bytes, follow the same way, and the rows are committed only
+  // after both files are durable.
+  const { sha256: sourceShaOf, staged: original } = store.stageNewBlob('originals', bytes);
   original.catch(() => undefined); // awaited below; a failure while the decode runs is not unhandled
+  sourceShaOf.catch(() => undefined);
   let keepOriginal = false;
   try {
     const img = await decodeImage(bytes, name);
+    const sourceSha = await sourceShaOf;
     const pixels = pixelBytes(img.pixels);
     const pixelSha = sha256(pixels);
     const rec = buildRecord(img, name, sourceSha, pixelSha);
     const dup = store.findDuplicate(rec.image.sopInstanceUid, pixelSha);
     if (dup) return duplicateOutcome(dup, rec);
-    const px = await store.stageBlob('pixels', pixelSha, pixels);
+    // Uncompressed pixels that are the file's own bytes are read from the original: written and sealed once.
+    rec.image.pixelOffset = pixelsInOriginal(bytes, img.sourcePixelOffset, pixels);
+    const px = rec.image.pixelOffset === null ? await store.stageBlob('pixels', pixelSha, pixels) : null;
     const staged = await original;
-    await Promise.all([px.commit(), staged.commit()]);
+    await Promise.all([px?.commit(), staged.commit()]);
     keepOriginal = true;
     return commitRecord(store, rec, pixelSha);
   } finally {

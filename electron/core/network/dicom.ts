@@ -71,7 +71,11 @@ function padded(text: string, pad: number): Uint8Array {
  * File Meta Information (naming the sender's AE title as Source Application Entity Title), then the bytes as they
  * are. No re-encoding: the pixel data stays exactly as the sender compressed it.
  */
-export function part10FromDataset(dataset: Uint8Array, ids: { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string; sourceAeTitle?: string | null }): Uint8Array {
+export function part10FromDataset(
+  dataset: Uint8Array | readonly Uint8Array[],
+  ids: { sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string; sourceAeTitle?: string | null },
+  options: { shared?: boolean } = {},
+): Uint8Array {
   const parts = [
     element(0x00020001, 'OB', new Uint8Array([0, 1])),
     element(0x00020002, 'UI', padded(ids.sopClassUid, 0)),
@@ -84,8 +88,10 @@ export function part10FromDataset(dataset: Uint8Array, ids: { sopClassUid: strin
   const groupLength = parts.reduce((n, p) => n + p.byteLength, 0);
   const gl = new Uint8Array(4);
   new DataView(gl.buffer).setUint32(0, groupLength, true);
-  const all = [new Uint8Array(128), new TextEncoder().encode('DICM'), element(0x00020000, 'UL', gl), ...parts, dataset];
-  const out = new Uint8Array(all.reduce((n, p) => n + p.byteLength, 0));
+  const all = [new Uint8Array(128), new TextEncoder().encode('DICM'), element(0x00020000, 'UL', gl), ...parts, ...(dataset instanceof Uint8Array ? [dataset] : dataset)];
+  const size = all.reduce((n, p) => n + p.byteLength, 0);
+  // shared: the store's blob writer thread then reads the file in place instead of a copy of it
+  const out = options.shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Uint8Array(size);
   let at = 0;
   for (const p of all) {
     out.set(p, at);

@@ -4,6 +4,7 @@
 // C-STORE response is sent only after the import committed (or was refused, with the reason), so that a sender
 // that got Success can forget the image.
 import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { AppError } from '../errors';
 import { TRANSFER_SYNTAXES } from '../imaging/index';
 import { dimse } from './dimse';
@@ -57,6 +58,15 @@ export function preferredSyntax(offered: string[], decodable: Set<string>): stri
 
 const MAX_PDU_LENGTH = 1 << 20;
 
+/** The writable the library streams a C-STORE data set into: keeps the pieces (views of the received PDUs). */
+class ChunkCollector extends Writable {
+  readonly chunks: Uint8Array[] = [];
+  override _write(chunk: Uint8Array, _encoding: BufferEncoding, done: (e?: Error | null) => void): void {
+    this.chunks.push(chunk);
+    done();
+  }
+}
+
 export class DicomReceiver {
   private server: InstanceType<typeof Server> | null = null;
   private chain: Promise<unknown> = Promise.resolve();
@@ -81,8 +91,8 @@ export class DicomReceiver {
     const syntaxes = acceptableSyntaxes();
     const whitelist = new Set(opts.whitelist.map((a) => a.trim()));
     // Raw data set bytes by the Dataset object handed to cStoreRequest: the library would otherwise parse (and
-    // later we would re-encode) the whole image; we keep the bytes exactly as sent.
-    const rawOf = new WeakMap<object, { bytes: Uint8Array; ts: string }>();
+    // later we would re-encode) the whole image; we keep the bytes exactly as sent, as the received pieces.
+    const rawOf = new WeakMap<object, { chunks: Uint8Array[]; ts: string }>();
 
     class StationScp extends Scp {
       private association: InstanceType<typeof dimse.association.Association> | undefined;
@@ -137,11 +147,16 @@ export class DicomReceiver {
         callback(response);
       }
 
+      // The data set's pieces are collected as they arrive (no growing buffer, no copy) and copied once, into the
+      // Part 10 file that is imported.
+      override createStoreWritableStream(): ChunkCollector {
+        return new ChunkCollector();
+      }
+
       override createDatasetFromStoreWritableStream(writable: unknown, context: InstanceType<typeof dimse.association.PresentationContext>, callback: (dataset: InstanceType<typeof Dataset>) => void): void {
-        const buf = (writable as { toBuffer(): Buffer }).toBuffer();
         const ts = context.getAcceptedTransferSyntaxUid() ?? '1.2.840.10008.1.2';
         const ds = new Dataset({}, ts);
-        rawOf.set(ds, { bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), ts });
+        rawOf.set(ds, { chunks: (writable as ChunkCollector).chunks, ts });
         callback(ds);
       }
 
@@ -158,7 +173,7 @@ export class DicomReceiver {
           return;
         }
         const instance: ReceivedInstance = {
-          part10: part10FromDataset(raw.bytes, { sopClassUid, sopInstanceUid, transferSyntaxUid: raw.ts, sourceAeTitle: this.association?.getCallingAeTitle().trim() }),
+          part10: part10FromDataset(raw.chunks, { sopClassUid, sopInstanceUid, transferSyntaxUid: raw.ts, sourceAeTitle: this.association?.getCallingAeTitle().trim() }, { shared: true }),
           sopClassUid,
           sopInstanceUid,
           callingAeTitle: this.association?.getCallingAeTitle().trim() ?? '',

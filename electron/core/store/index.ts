@@ -68,6 +68,11 @@ export interface NewImageRecord {
     maxPixel: number;
     windows: { name: string; center: number; width: number }[];
     pixelSha256: string;
+    /**
+     * Where the stored values sit in the original file, when they are its bytes unchanged (uncompressed 16-bit
+     * little endian): then no separate pixels blob is written. Absent or null: the pixels blob holds them.
+     */
+    pixelOffset?: number | null;
     sourceName: string;
     sourceSha256: string;
     sourceFormat: string;
@@ -92,6 +97,29 @@ export interface StoredAnalysis extends Omit<StoredAnalysisInput, 'evidence'> {
 }
 
 export type DuplicateMatch = { imageId: number; caseId: number; sourceName: string; by: 'sopInstanceUid' | 'pixels' };
+
+export type BlobKind = 'pixels' | 'originals';
+export type BlobRef = { kind: BlobKind; sha256: string };
+
+/**
+ * Every blob the images of a database refer to: each original, and each pixels blob except where the pixels are
+ * read from the original (pixel_offset set). For the live store and for a backup's snapshot alike.
+ */
+export function referencedBlobsIn(db: Db): BlobRef[] {
+  const rows = db.prepare('SELECT pixel_sha256 AS p, pixel_offset IS NOT NULL AS inOriginal, source_sha256 AS o FROM images').all() as { p: string; inOriginal: 0 | 1; o: string }[];
+  const seen = new Set<string>();
+  const out: BlobRef[] = [];
+  const add = (kind: BlobKind, sha: string) => {
+    if (!/^[0-9a-f]{64}$/.test(sha) || seen.has(`${kind}:${sha}`)) return;
+    seen.add(`${kind}:${sha}`);
+    out.push({ kind, sha256: sha });
+  };
+  for (const r of rows) {
+    if (!r.inOriginal) add('pixels', r.p);
+    add('originals', r.o);
+  }
+  return out;
+}
 
 const NULLABLE_SORT_KEYS = new Set<WorklistSortKey>(['studyDate', 'aiScore', 'modality']);
 
@@ -149,14 +177,14 @@ interface ImageRow {
   study_ref: number;
 }
 
-function sealedBlobPath(blobDir: string, key: DataKey, kind: 'pixels' | 'originals', sha256: string): string {
+function sealedBlobPath(blobDir: string, key: DataKey, kind: BlobKind, sha256: string): string {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new AppError('INTERNAL', `not a sha256: ${sha256}`);
   const name = key.blobName(kind, sha256);
   return path.join(blobDir, kind, name.slice(0, 2), name);
 }
 
 /** Seal and write one blob: temp file, fsync, rename, so that a crash never leaves a half file under its name. */
-function writeSealedBlob(blobDir: string, key: DataKey, kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array, write: OpenOptions['blobWrite']): string {
+function writeSealedBlob(blobDir: string, key: DataKey, kind: BlobKind, sha256: string, bytes: Uint8Array, write: OpenOptions['blobWrite']): string {
   const target = sealedBlobPath(blobDir, key, kind, sha256);
   if (fs.existsSync(target)) return target;
   const sealed = key.sealBlob(`${kind}:${sha256}`, bytes);
@@ -180,6 +208,19 @@ function writeSealedBlob(blobDir: string, key: DataKey, kind: 'pixels' | 'origin
   return target;
 }
 
+/** The test seam's path of stageSealedBlob: sealed in this thread, written through `write`, fsynced. */
+async function sealWithWriteHook(key: DataKey, aad: string, bytes: Uint8Array, tmp: string, write: NonNullable<OpenOptions['blobWrite']>): Promise<void> {
+  const sealed = key.sealBlob(aad, bytes);
+  const fh = await fs.promises.open(tmp, 'w', 0o600);
+  try {
+    let at = 0;
+    while (at < sealed.byteLength) at += write(fh.fd, sealed, at, sealed.byteLength - at);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 /** A sealed blob written and fsynced under a temporary name, not yet under its own (see CaseStore.stageBlob). */
 export interface StagedBlob {
   /** Give the file its name (unless an identical blob already has it); resolves with its path. */
@@ -194,28 +235,23 @@ export interface StagedBlob {
  * or answers the UI; the rename to the blob's own name (commit) follows the fsync, and the caller commits the
  * database row only after that. Same file format, same durability as writeSealedBlob.
  */
-async function stageSealedBlob(blobDir: string, key: DataKey, kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array, write: OpenOptions['blobWrite']): Promise<StagedBlob> {
+async function stageSealedBlob(blobDir: string, key: DataKey, kind: BlobKind, sha256: string, bytes: Uint8Array, write: OpenOptions['blobWrite']): Promise<StagedBlob> {
   const target = sealedBlobPath(blobDir, key, kind, sha256);
   if (fs.existsSync(target)) return { commit: async () => target, discard: async () => undefined };
   const tmp = path.join(blobDir, 'tmp', `${path.basename(target)}.${randomBytes(6).toString('hex')}`);
   const diskFull = (e: unknown) => asDiskFull(e, `the ${kind === 'pixels' ? 'image' : 'original file'}`);
-  let fh: fs.promises.FileHandle | null = null;
   try {
-    const parts = await key.sealBlobParts(`${kind}:${sha256}`, bytes);
-    fh = await fs.promises.open(tmp, 'w', 0o600);
-    for (const part of parts) {
-      let at = 0;
-      if (write) while (at < part.byteLength) at += write(fh.fd, part, at, part.byteLength - at);
-      else while (at < part.byteLength) at += (await fh.write(part, at, part.byteLength - at)).bytesWritten;
-    }
-    await fh.sync();
-    await fh.close();
-    fh = null;
+    if (write) await sealWithWriteHook(key, `${kind}:${sha256}`, bytes, tmp, write);
+    else await key.sealBlobToFile(`${kind}:${sha256}`, bytes, tmp);
   } catch (e) {
-    if (fh !== null) await fh.close().catch(() => undefined);
     await fs.promises.rm(tmp, { force: true });
     throw diskFull(e);
   }
+  return stagedFile(tmp, target, diskFull);
+}
+
+/** A fsynced temporary file that becomes `target` on commit (kept out of the way if `target` exists) or goes. */
+function stagedFile(tmp: string, target: string, diskFull: (e: unknown) => unknown): StagedBlob {
   let settled = false;
   return {
     async commit() {
@@ -238,6 +274,25 @@ async function stageSealedBlob(blobDir: string, key: DataKey, kind: 'pixels' | '
       await fs.promises.rm(tmp, { force: true });
     },
   };
+}
+
+/**
+ * stageSealedBlob for bytes whose hash is not known yet: hashed, sealed, written and fsynced in the blob writer
+ * thread (see DataKey.hashAndSealBlobToFile); `sha256` resolves as soon as the hash is known, `staged` once the
+ * file is durable under its temporary name.
+ */
+function stageUnhashedBlob(blobDir: string, key: DataKey, kind: BlobKind, bytes: Uint8Array): { sha256: Promise<string>; staged: Promise<StagedBlob> } {
+  const tmp = path.join(blobDir, 'tmp', `${kind}-${randomBytes(8).toString('hex')}`);
+  const diskFull = (e: unknown) => asDiskFull(e, `the ${kind === 'pixels' ? 'image' : 'original file'}`);
+  const job = key.hashAndSealBlobToFile(kind, bytes, tmp);
+  const staged = job.done.then(
+    async () => stagedFile(tmp, sealedBlobPath(blobDir, key, kind, await job.sha256), diskFull),
+    async (e) => {
+      await fs.promises.rm(tmp, { force: true });
+      throw diskFull(e);
+    },
+  );
+  return { sha256: job.sha256, staged };
 }
 
 export class CaseStore {
@@ -357,12 +412,12 @@ export class CaseStore {
 
   // ---- blobs -------------------------------------------------------------------------------------------
 
-  blobPath(kind: 'pixels' | 'originals', sha256: string): string {
+  blobPath(kind: BlobKind, sha256: string): string {
     return sealedBlobPath(this.blobDir, this.key, kind, sha256);
   }
 
   /** Encrypt and write an immutable blob atomically (temp file, fsync, rename). Returns its path. Idempotent. */
-  putBlob(kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array): string {
+  putBlob(kind: BlobKind, sha256: string, bytes: Uint8Array): string {
     return writeSealedBlob(this.blobDir, this.key, kind, sha256, bytes, this.blobWrite);
   }
 
@@ -371,17 +426,31 @@ export class CaseStore {
    * gives the file its name; discard removes it. A crash before commit leaves only a temporary file (removed by
    * sweepOrphanBlobs). `bytes` must not change until this resolves.
    */
-  stageBlob(kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array): Promise<StagedBlob> {
+  stageBlob(kind: BlobKind, sha256: string, bytes: Uint8Array): Promise<StagedBlob> {
     return stageSealedBlob(this.blobDir, this.key, kind, sha256, bytes, this.blobWrite);
   }
 
+  /**
+   * stageBlob for bytes not hashed yet: the blob writer thread hashes them (SHA-256, `sha256`), then seals,
+   * writes and fsyncs them (`staged`), so the calling thread does neither. `bytes` must not change until `staged`
+   * settles (a SharedArrayBuffer-backed array is read in place, anything else is copied once).
+   */
+  stageNewBlob(kind: BlobKind, bytes: Uint8Array): { sha256: Promise<string>; staged: Promise<StagedBlob> } {
+    if (this.blobWrite) {
+      // the test seam writes through the calling thread's fs: hash here, then that path
+      const h = sha256(bytes);
+      return { sha256: Promise.resolve(h), staged: this.stageBlob(kind, h, bytes) };
+    }
+    return stageUnhashedBlob(this.blobDir, this.key, kind, bytes);
+  }
+
   /** putBlob off the event loop; resolves with the path once the file is durable under its name. */
-  async putBlobAsync(kind: 'pixels' | 'originals', sha256: string, bytes: Uint8Array): Promise<string> {
+  async putBlobAsync(kind: BlobKind, sha256: string, bytes: Uint8Array): Promise<string> {
     return (await this.stageBlob(kind, sha256, bytes)).commit();
   }
 
   /** A blob's plain bytes; PIXELS_MISSING if the file is gone or fails authentication (damaged or swapped). */
-  readBlob(kind: 'pixels' | 'originals', sha256: string): Buffer {
+  readBlob(kind: BlobKind, sha256: string): Buffer {
     const p = this.blobPath(kind, sha256);
     let sealed: Buffer;
     try {
@@ -395,23 +464,13 @@ export class CaseStore {
   }
 
   /** The sealed file of a blob as stored (for backups: copied without decrypting). */
-  sealedBlobFile(kind: 'pixels' | 'originals', sha256: string): string {
+  sealedBlobFile(kind: BlobKind, sha256: string): string {
     return this.blobPath(kind, sha256);
   }
 
   /** Every blob the database refers to (for backups and checks). */
-  referencedBlobs(): { kind: 'pixels' | 'originals'; sha256: string }[] {
-    const rows = this.db.prepare('SELECT DISTINCT pixel_sha256 AS p, source_sha256 AS o FROM images').all() as { p: string; o: string }[];
-    const seen = new Set<string>();
-    const out: { kind: 'pixels' | 'originals'; sha256: string }[] = [];
-    for (const r of rows) {
-      for (const [kind, sha256] of [['pixels', r.p], ['originals', r.o]] as const) {
-        if (!/^[0-9a-f]{64}$/.test(sha256) || seen.has(`${kind}:${sha256}`)) continue;
-        seen.add(`${kind}:${sha256}`);
-        out.push({ kind, sha256 });
-      }
-    }
-    return out;
+  referencedBlobs(): BlobRef[] {
+    return referencedBlobsIn(this.db);
   }
 
   /** Remove temporary files and blobs that no row refers to (left by a crash between blob write and commit). */
@@ -422,7 +481,7 @@ export class CaseStore {
       fs.rmSync(path.join(tmpDir, f), { force: true });
       removed++;
     }
-    const referenced = { pixels: new Set<string>(), originals: new Set<string>() };
+    const referenced: Record<BlobKind, Set<string>> = { pixels: new Set(), originals: new Set() };
     for (const b of this.referencedBlobs()) referenced[b.kind].add(this.key.blobName(b.kind, b.sha256));
     for (const kind of ['pixels', 'originals'] as const) {
       const dir = path.join(this.blobDir, kind);
@@ -512,8 +571,8 @@ export class CaseStore {
         .prepare(
           `INSERT INTO images (sop_instance_uid, sop_class_uid, series_ref, rows, columns, bits_stored, photometric,
              rescale_slope, rescale_intercept, spacing_row, spacing_col, min_pixel, max_pixel, windows_json,
-             pixel_sha256, source_name, source_sha256, source_format, transfer_syntax, imported_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             pixel_sha256, pixel_offset, source_name, source_sha256, source_format, transfer_syntax, imported_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           im.sopInstanceUid,
@@ -531,6 +590,7 @@ export class CaseStore {
           im.maxPixel,
           JSON.stringify(im.windows),
           im.pixelSha256,
+          im.pixelOffset ?? null,
           im.sourceName,
           im.sourceSha256,
           im.sourceFormat,
@@ -645,27 +705,13 @@ export class CaseStore {
 
   /** The image's stored values as unsigned 16-bit little-endian bytes. */
   readPixels(imageId: number): Uint8Array {
-    const img = this.getImage(imageId);
-    const buf = this.readBlob('pixels', img.pixelSha256);
-    if (buf.byteLength !== img.rows * img.columns * 2) {
-      throw new AppError('PIXELS_MISSING', `The stored pixel file for image ${imageId} has the wrong size; restore the data folder from a backup.`);
-    }
-    if (sha256(buf) !== img.pixelSha256) {
-      throw new AppError('PIXELS_MISSING', `The stored pixel file for image ${imageId} is damaged (checksum mismatch); restore the data folder from a backup.`);
-    }
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    return this.pixelsOf(imageId, this.pixelRow(imageId));
   }
 
-  /** The image as the imaging service decoded it, rebuilt from its row and pixel blob (for analysis). */
+  /** The image as the imaging service decoded it, rebuilt from its row and pixels (for analysis and exports). */
   loadDecodedImage(imageId: number): DecodedImage {
-    const row = this.db
-      .prepare(`SELECT rows, columns, bits_stored, photometric, rescale_slope, rescale_intercept, spacing_row, spacing_col,
-                       min_pixel, max_pixel, windows_json, source_format, transfer_syntax FROM images WHERE id = ?`)
-      .get(imageId) as
-      | { rows: number; columns: number; bits_stored: number; photometric: 'MONOCHROME1' | 'MONOCHROME2'; rescale_slope: number; rescale_intercept: number; spacing_row: number | null; spacing_col: number | null; min_pixel: number; max_pixel: number; windows_json: string; source_format: string; transfer_syntax: string | null }
-      | undefined;
-    if (!row) throw new AppError('NOT_FOUND', `Image ${imageId} does not exist.`);
-    const bytes = this.readPixels(imageId);
+    const row = this.pixelRow(imageId);
+    const bytes = this.pixelsOf(imageId, row);
     const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
     return {
       format: row.source_format as DecodedImage['format'],
@@ -683,6 +729,38 @@ export class CaseStore {
       transferSyntax: row.transfer_syntax,
       dicom: null,
     };
+  }
+
+  private pixelRow(imageId: number): PixelRow {
+    const row = this.db
+      .prepare(`SELECT rows, columns, bits_stored, photometric, rescale_slope, rescale_intercept, spacing_row, spacing_col,
+                       min_pixel, max_pixel, windows_json, source_format, transfer_syntax, pixel_sha256, pixel_offset,
+                       source_sha256 FROM images WHERE id = ?`)
+      .get(imageId) as PixelRow | undefined;
+    if (!row) throw new AppError('NOT_FOUND', `Image ${imageId} does not exist.`);
+    return row;
+  }
+
+  /** The stored values: the pixels blob, or their bytes inside the original file; checked against their hash. */
+  private pixelsOf(imageId: number, row: PixelRow): Uint8Array {
+    const length = row.rows * row.columns * 2;
+    let buf: Buffer;
+    if (row.pixel_offset === null) {
+      buf = this.readBlob('pixels', row.pixel_sha256);
+    } else {
+      const original = this.readBlob('originals', row.source_sha256);
+      if (row.pixel_offset + length > original.byteLength) {
+        throw new AppError('PIXELS_MISSING', `The stored original file of image ${imageId} is shorter than its pixel data; restore the data folder from a backup.`);
+      }
+      buf = original.subarray(row.pixel_offset, row.pixel_offset + length);
+    }
+    if (buf.byteLength !== length) {
+      throw new AppError('PIXELS_MISSING', `The stored pixel file for image ${imageId} has the wrong size; restore the data folder from a backup.`);
+    }
+    if (sha256(buf) !== row.pixel_sha256) {
+      throw new AppError('PIXELS_MISSING', `The stored pixel file for image ${imageId} is damaged (checksum mismatch); restore the data folder from a backup.`);
+    }
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   // ---- analyses ------------------------------------------------------------------------------------------
@@ -827,6 +905,25 @@ function toWorklistRow(r: StudyRow): WorklistRow {
     firstImageId: r.first_image_id,
     importedAt: r.imported_at,
   };
+}
+
+interface PixelRow {
+  rows: number;
+  columns: number;
+  bits_stored: number;
+  photometric: 'MONOCHROME1' | 'MONOCHROME2';
+  rescale_slope: number;
+  rescale_intercept: number;
+  spacing_row: number | null;
+  spacing_col: number | null;
+  min_pixel: number;
+  max_pixel: number;
+  windows_json: string;
+  source_format: string;
+  transfer_syntax: string | null;
+  pixel_sha256: string;
+  pixel_offset: number | null;
+  source_sha256: string;
 }
 
 const IMAGE_SELECT = `SELECT i.id, i.sop_instance_uid, i.series_ref, i.rows, i.columns, i.bits_stored, i.photometric,

@@ -86,6 +86,19 @@ class TestSampler(unittest.TestCase):
         s = D.task_probabilities(sizes, "single:det")
         self.assertEqual(s, {"cls": 0.0, "det": 1.0, "seg": 0.0})
 
+    def test_explicit_weights(self):
+        sizes = {"cls": 900, "det": 300, "seg": 60}
+        w = D.task_probabilities(sizes, "weights:cls=3,det=1.5,seg=0.5")
+        self.assertAlmostEqual(w["cls"], 0.6)
+        self.assertAlmostEqual(w["det"], 0.3)
+        self.assertAlmostEqual(w["seg"], 0.1)
+        self.assertEqual(D.task_probabilities(sizes, "weights:cls=1")["det"], 0.0)
+        for bad in ("weights:cls=0", "weights:lung=1", "weights:cls=-1", "weights:cls=x"):
+            with self.assertRaises(ValueError):
+                D.task_probabilities(sizes, bad)
+        with self.assertRaises(ValueError):
+            D.task_probabilities({"cls": 9, "det": 0, "seg": 3}, "weights:det=1")
+
     def test_empirical_draws(self):
         fc = FakeCorpus()
         s = D.TaskSampler(fc, "inverse", 4, seed=0, task_idx=fc.idx)
