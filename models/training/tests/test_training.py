@@ -232,6 +232,28 @@ class TestSmoke(unittest.TestCase):
             net3, _ = T.train(a3)
             for (k, v), (k3, v3) in zip(net.state_dict().items(), net3.state_dict().items()):
                 self.assertTrue(torch.equal(v, v3), k)
+            # weight averaging of two checkpoints, BatchNorm statistics re-estimated on train images
+            from models.training import soup as S
+            out = os.path.join(td, "soup.pt")
+            S.main(["--ckpt", os.path.join(run, "final.pt"), "--ckpt", os.path.join(td, "smoke2", "final.pt"),
+                    "--out", out, "--cache-dir", os.path.join(td, "c"), "--bn-batches", "2", "--batch-size", "4"])
+            ck = torch.load(out, map_location="cpu")
+            self.assertEqual(len(ck["args"]["soup_of"]), 2)
+            ne = CXRNet(**ck["model_kwargs"])
+            ne.load_state_dict(ck["model"])
+            self.assertTrue(all(torch.isfinite(v).all() for v in ck["model"].values() if v.dtype.is_floating_point))
+
+
+class TestSoup(unittest.TestCase):
+    def test_average_state(self):
+        a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(5)}
+        b = {"w": torch.tensor([3.0, 5.0]), "n": torch.tensor(7)}
+        from models.training.soup import average_state
+        m = average_state([a, b])
+        self.assertTrue(torch.equal(m["w"], torch.tensor([2.0, 4.0])))
+        self.assertEqual(int(m["n"]), 7)
+        one = average_state([a])
+        self.assertTrue(torch.equal(one["w"], a["w"]))
 
 
 if __name__ == "__main__":
