@@ -1,6 +1,6 @@
 // Settings > DICOM network: the receiver (on/off, AE title, port, allowed senders), the archives (DIMSE or
 // DICOMweb) with a connection test, query and retrieve, the outgoing queue's state, and what arrived lately.
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent, type InputHTMLAttributes, type ReactNode } from 'react';
 import { call, errorMessage, onEvent } from '../api';
 import type { NetworkSettings, QueueCounts, QueueItem, ReceivedView, ReceiverStatus, RemoteInput, RemoteStudy, RemoteView } from '../../../electron/contract/index';
 import './network.css';
@@ -92,26 +92,15 @@ function ReceiverSection() {
   return (
     <div className="network-section" data-testid="network-receiver">
       <form className="network-form" onSubmit={save}>
-        <label className="network-check">
-          <input type="checkbox" checked={draft.enabled} onChange={(e) => setDraft({ ...draft, enabled: e.target.checked })} data-testid="receiver-enabled" />
+        <CheckField draft={draft} setDraft={setDraft} field="enabled" data-testid="receiver-enabled">
           Receive images from the X-ray unit and other senders (DICOM C-STORE)
-        </label>
-        <label>
-          AE title of this station
-          <input value={draft.aeTitle} maxLength={16} onChange={(e) => setDraft({ ...draft, aeTitle: e.target.value })} data-testid="receiver-aet" />
-        </label>
-        <label>
-          Port
-          <input value={draft.port} inputMode="numeric" onChange={(e) => setDraft({ ...draft, port: e.target.value })} data-testid="receiver-port" />
-        </label>
-        <label>
-          Allowed senders (calling AE titles; empty: any)
-          <input value={draft.whitelist} placeholder="XRAYROOM1, XRAYROOM2" onChange={(e) => setDraft({ ...draft, whitelist: e.target.value })} data-testid="receiver-whitelist" />
-        </label>
-        <label className="network-check">
-          <input type="checkbox" checked={draft.autoSend} onChange={(e) => setDraft({ ...draft, autoSend: e.target.checked })} />
+        </CheckField>
+        <TextField label="AE title of this station" draft={draft} setDraft={setDraft} field="aeTitle" maxLength={16} data-testid="receiver-aet" />
+        <TextField label="Port" draft={draft} setDraft={setDraft} field="port" inputMode="numeric" data-testid="receiver-port" />
+        <TextField label="Allowed senders (calling AE titles; empty: any)" draft={draft} setDraft={setDraft} field="whitelist" placeholder="XRAYROOM1, XRAYROOM2" data-testid="receiver-whitelist" />
+        <CheckField draft={draft} setDraft={setDraft} field="autoSend">
           Send the signed SR, SEG and PDF to the archives marked “send results” when a case is signed
-        </label>
+        </CheckField>
         <div className="network-actions">
           <button type="submit" className="btn" disabled={saving} data-testid="receiver-save">
             Save
@@ -229,10 +218,7 @@ function ArchivesSection(props: { remotes: RemoteView[]; onChanged: () => void }
       )}
       <form className="network-form" onSubmit={save} data-testid="remote-form">
         <h3>{draft.id ? `Edit ${draft.name}` : 'Add an archive'}</h3>
-        <label>
-          Name
-          <input value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} data-testid="remote-name" />
-        </label>
+        <TextField label="Name" draft={draft} setDraft={setDraft} field="name" data-testid="remote-name" />
         <label>
           Protocol
           <select value={draft.kind} onChange={(e) => setDraft({ ...draft, kind: e.target.value as 'dimse' | 'dicomweb' })} data-testid="remote-kind">
@@ -242,18 +228,9 @@ function ArchivesSection(props: { remotes: RemoteView[]; onChanged: () => void }
         </label>
         {draft.kind === 'dimse' ? (
           <>
-            <label>
-              Host
-              <input value={draft.host} onChange={(e) => setDraft({ ...draft, host: e.target.value })} data-testid="remote-host" />
-            </label>
-            <label>
-              Port
-              <input value={draft.port} inputMode="numeric" onChange={(e) => setDraft({ ...draft, port: e.target.value })} data-testid="remote-port" />
-            </label>
-            <label>
-              AE title of the archive
-              <input value={draft.aeTitle} maxLength={16} onChange={(e) => setDraft({ ...draft, aeTitle: e.target.value })} data-testid="remote-aet" />
-            </label>
+            <TextField label="Host" draft={draft} setDraft={setDraft} field="host" data-testid="remote-host" />
+            <TextField label="Port" draft={draft} setDraft={setDraft} field="port" inputMode="numeric" data-testid="remote-port" />
+            <TextField label="AE title of the archive" draft={draft} setDraft={setDraft} field="aeTitle" maxLength={16} data-testid="remote-aet" />
             <label>
               Retrieve with
               <select value={draft.retrieve} onChange={(e) => setDraft({ ...draft, retrieve: e.target.value as 'C-GET' | 'C-MOVE' })}>
@@ -264,24 +241,14 @@ function ArchivesSection(props: { remotes: RemoteView[]; onChanged: () => void }
           </>
         ) : (
           <>
-            <label>
-              Base URL
-              <input value={draft.url} placeholder="http://pacs:8042/dicom-web" onChange={(e) => setDraft({ ...draft, url: e.target.value })} data-testid="remote-url" />
-            </label>
-            <label>
-              User (optional)
-              <input value={draft.username} autoComplete="off" onChange={(e) => setDraft({ ...draft, username: e.target.value })} />
-            </label>
-            <label>
-              Password {draft.id ? '(empty: keep)' : '(optional)'}
-              <input type="password" value={draft.password} autoComplete="new-password" onChange={(e) => setDraft({ ...draft, password: e.target.value })} />
-            </label>
+            <TextField label="Base URL" draft={draft} setDraft={setDraft} field="url" placeholder="http://pacs:8042/dicom-web" data-testid="remote-url" />
+            <TextField label="User (optional)" draft={draft} setDraft={setDraft} field="username" autoComplete="off" />
+            <TextField label={<>Password {draft.id ? '(empty: keep)' : '(optional)'}</>} draft={draft} setDraft={setDraft} field="password" type="password" autoComplete="new-password" />
           </>
         )}
-        <label className="network-check">
-          <input type="checkbox" checked={draft.sendResults} onChange={(e) => setDraft({ ...draft, sendResults: e.target.checked })} data-testid="remote-send-results" />
+        <CheckField draft={draft} setDraft={setDraft} field="sendResults" data-testid="remote-send-results">
           Send signed results here
-        </label>
+        </CheckField>
         <div className="network-actions">
           <button type="submit" className="btn" data-testid="remote-save">
             {draft.id ? 'Save' : 'Add'}
@@ -345,26 +312,11 @@ function QuerySection(props: { remotes: RemoteView[] }) {
             ))}
           </select>
         </label>
-        <label>
-          Patient name
-          <input value={q.patientName} placeholder="DOE^JOHN or DOE" onChange={(e) => setQ({ ...q, patientName: e.target.value })} data-testid="query-name" />
-        </label>
-        <label>
-          Patient ID
-          <input value={q.patientId} onChange={(e) => setQ({ ...q, patientId: e.target.value })} data-testid="query-id" />
-        </label>
-        <label>
-          Accession
-          <input value={q.accessionNumber} onChange={(e) => setQ({ ...q, accessionNumber: e.target.value })} />
-        </label>
-        <label>
-          From
-          <input type="date" value={q.dateFrom} onChange={(e) => setQ({ ...q, dateFrom: e.target.value })} />
-        </label>
-        <label>
-          To
-          <input type="date" value={q.dateTo} onChange={(e) => setQ({ ...q, dateTo: e.target.value })} />
-        </label>
+        <TextField label="Patient name" draft={q} setDraft={setQ} field="patientName" placeholder="DOE^JOHN or DOE" data-testid="query-name" />
+        <TextField label="Patient ID" draft={q} setDraft={setQ} field="patientId" data-testid="query-id" />
+        <TextField label="Accession" draft={q} setDraft={setQ} field="accessionNumber" />
+        <TextField label="From" draft={q} setDraft={setQ} field="dateFrom" type="date" />
+        <TextField label="To" draft={q} setDraft={setQ} field="dateTo" type="date" />
         <div className="network-actions">
           <button type="submit" className="btn" disabled={busy === 'query'} data-testid="query-search">
             {busy === 'query' ? 'Searching…' : 'Search'}
@@ -485,5 +437,31 @@ export function QueueSection(props: { caseId?: number }) {
         </table>
       )}
     </div>
+  );
+}
+
+// One form row bound to a field of a draft object: a labelled text input (TextField) or a checkbox (CheckField).
+// Other input attributes (data-testid, maxLength, placeholder, inputMode, type, autoComplete) pass through.
+// Keys of T whose value is exactly V (not a narrower union such as 'dimse' | 'dicomweb', which a free text input could break).
+type KeysOf<T, V> = { [K in keyof T]-?: [T[K]] extends [V] ? ([V] extends [T[K]] ? K : never) : never }[keyof T];
+type FieldInputProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'value' | 'checked' | 'onChange'> & { 'data-testid'?: string };
+
+function TextField<T extends object, K extends KeysOf<T, string>>(props: { label: ReactNode; draft: T; setDraft: (d: T) => void; field: K } & FieldInputProps) {
+  const { label, draft, setDraft, field, ...input } = props;
+  return (
+    <label>
+      {label}
+      <input {...input} value={draft[field] as string} onChange={(e) => setDraft({ ...draft, [field]: e.target.value })} />
+    </label>
+  );
+}
+
+function CheckField<T extends object, K extends KeysOf<T, boolean>>(props: { draft: T; setDraft: (d: T) => void; field: K; children: ReactNode } & Omit<FieldInputProps, 'type' | 'children'>) {
+  const { draft, setDraft, field, children, ...input } = props;
+  return (
+    <label className="network-check">
+      <input {...input} type="checkbox" checked={draft[field] as boolean} onChange={(e) => setDraft({ ...draft, [field]: e.target.checked })} />
+      {children}
+    </label>
   );
 }
