@@ -65,7 +65,10 @@ test('draft from the findings, edited text that sticks, stale notice and re-draf
   // the draft, written from the model's reading of a PNG (which states no view)
   await expect(report.panel()).toHaveAttribute('data-source', 'draft');
   await expect(report.text()).toHaveValue(/^TECHNIQUE\nFrontal chest radiograph; PA\/AP view not stated\./);
-  await expect(report.text()).toHaveValue(/\nAI TB SCORE\n\d+\.\d of 100, (at or above|below) the operating threshold of 9\.0/);
+  // the threshold printed is the shipped pack's (one decimal, two where a score would round to it)
+  const threshold: number = JSON.parse(fs.readFileSync(pack, 'utf8')).operating_point.tb_score_threshold;
+  const thr = `(${threshold.toFixed(1)}|${threshold.toFixed(2)})`.replace(/\./g, '\\.');
+  await expect(report.text()).toHaveValue(new RegExp(`\\nAI TB SCORE\\n\\d+\\.\\d+ of 100, (at or above|below) the operating threshold of ${thr} \\(model cxr-tb-v1 `));
 
   // the draft follows the findings: a box the reader adds in the left lung appears in it
   await saveFindings(app, imageId, (s) => [...s.findings, leftLungBox]);

@@ -101,10 +101,18 @@ def compare_table(run_dirs):
         show = lambda task, val: val if only in (None, task) else None
         ts = task_steps(rd)
         fp = os.path.join(rd, "final.pt")
-        size = torch.load(fp, map_location="cpu")["args"]["size"] if os.path.exists(fp) else "?"
+        ck_args = torch.load(fp, map_location="cpu")["args"] if os.path.exists(fp) else {}
+        size = ck_args.get("size", "?")
+        steps = ev.get("step")
+        if ck_args.get("soup_of"):
+            # A weight average has no sampler or step count of its own: name what was averaged.
+            sampler = "average of " + " + ".join(
+                os.path.basename(os.path.dirname(s["ckpt"])) + f" ({s['step']})" for s in ck_args["soup_of"])
+            steps = "–"
+        split = f"{ts.get('cls', 0)}/{ts.get('det', 0)}/{ts.get('seg', 0)}" if ts else "–"
         rows.append(
-            f"| {os.path.basename(os.path.normpath(rd))} | {sampler} | {size} | {ev.get('step')} | "
-            f"{ts.get('cls', 0)}/{ts.get('det', 0)}/{ts.get('seg', 0)} | "
+            f"| {os.path.basename(os.path.normpath(rd))} | {sampler} | {size} | {steps} | "
+            f"{split} | "
             f"{fmt(show('cls', g(v, 'classification', 'pooled', 'auc')))} | "
             f"{fmt(show('cls', g(v, 'classification', 'pooled_without_tbx11k', 'auc')))} | "
             f"{fmt(show('cls', g(v, 'classification', 'shenzhen', 'auc')))} | "
@@ -119,7 +127,9 @@ def compare_table(run_dirs):
     if not rows:
         return ""
     head = ["## Sampler comparison: joint (inverse / proportional / uniform) vs single-task at equal per-task budget",
-            "Same network, seed 1234, batch 16, lr 2e-3 cosine. Steps cls/det/seg = batches each task received. "
+            "Same network, seed 1234, batch 16, lr 2e-3 cosine, except the fine-tunes (`ft_*`, which start from another "
+            "run's weights with their own seed and lr; see 'Which run is packed') and weight averages. "
+            "Steps cls/det/seg = batches each task received ('–': the run's log was not kept). "
             "A single-task arm gets exactly the batches its task received in the joint run it is paired with "
             "(warmup scaled to its length, own loss only) and reports only its own task. "
             "AUC = TB vs not-TB; 'no-TBX' = pooled without TBX11K (no same-source negatives there); "
@@ -226,6 +236,8 @@ def main(argv=None):
             "run": os.path.basename(os.path.normpath(a.run_dir)),
             "steps": ck.get("step"), "sampler": args["sampler"], "seed": args["seed"],
             "init_from": ck["meta"].get("init"), "lr": args["lr"],
+            **({"weights_averaged_from": args["soup_of"],
+                "batchnorm_reestimated_on_train_batches": args.get("soup_bn_batches")} if args.get("soup_of") else {}),
             "batch_size": args["batch_size"], "task_sizes": ck["meta"]["sizes"],
             "task_probs": ck["meta"]["probs"],
             "data_sets": D.SETS,
@@ -253,6 +265,10 @@ def main(argv=None):
     with open(os.path.join(a.pack_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     init_note = f", initialised from `{ck['meta']['init']}`" if ck["meta"].get("init") else ""
+    if args.get("soup_of"):
+        init_note += (f"; weights averaged over {len(args['soup_of'])} checkpoints "
+                      f"({', '.join('`' + os.path.relpath(s['ckpt']) + '` step ' + str(s['step']) for s in args['soup_of'])}), "
+                      f"BatchNorm statistics re-estimated on {args.get('soup_bn_batches')} train batches")
     extra = open(a.card_extra).read() if os.path.exists(a.card_extra) else ""
     card = f"""# Model card — {a.name} v{a.version}
 
