@@ -25,6 +25,23 @@ function fail(out: Out, json: boolean, e: unknown): number {
   return 1;
 }
 
+/** Opens the store named by --db, runs `work` on it and closes it; a failure to open or to work prints as an error. */
+async function withStore(out: Out, json: boolean, db: string | undefined, work: (store: CaseStore) => Promise<number>): Promise<number> {
+  let store: CaseStore;
+  try {
+    store = openCliStore(db);
+  } catch (e) {
+    return fail(out, json, e);
+  }
+  try {
+    return await work(store);
+  } catch (e) {
+    return fail(out, json, e);
+  } finally {
+    store.close();
+  }
+}
+
 export async function runBackup(argv: string[], out: Out): Promise<number> {
   let o;
   try {
@@ -39,22 +56,12 @@ export async function runBackup(argv: string[], out: Out): Promise<number> {
     return 2;
   }
   const json = o.values.json ?? false;
-  let store: CaseStore;
-  try {
-    store = openCliStore(o.values.db);
-  } catch (e) {
-    return fail(out, json, e);
-  }
-  try {
+  return withStore(out, json, o.values.db, async (store) => {
     const b = await createBackup(store, target, { name: APP_NAME, version: APP_VERSION });
     out.log(json ? JSON.stringify(b) : `backup written: ${b.path} (${(b.bytes / 2 ** 20).toFixed(1)} MB, ${b.cases} cases, ${b.images} images)`);
     if (!json && !b.portable) out.err('Note: no recovery passphrase is set, so this backup opens only on this station (with its key file). Set one with `cxr passphrase`.');
     return 0;
-  } catch (e) {
-    return fail(out, json, e);
-  } finally {
-    store.close();
-  }
+  });
 }
 
 export async function runRestore(argv: string[], out: Out): Promise<number> {
@@ -96,13 +103,7 @@ export async function runPassphrase(argv: string[], out: Out): Promise<number> {
     return 2;
   }
   const json = o.values.json ?? false;
-  let store: CaseStore;
-  try {
-    store = openCliStore(o.values.db);
-  } catch (e) {
-    return fail(out, json, e);
-  }
-  try {
+  return withStore(out, json, o.values.db, async (store) => {
     if (!o.values.status) {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -112,9 +113,5 @@ export async function runPassphrase(argv: string[], out: Out): Promise<number> {
     const s = protectionStatus(store.keyPath);
     out.log(json ? JSON.stringify(s) : `key file ${s.keyFile}: protected by ${s.protectors.join(', ')}${s.passphraseSetAt ? ` (recovery passphrase set ${s.passphraseSetAt})` : ''}`);
     return 0;
-  } catch (e) {
-    return fail(out, json, e);
-  } finally {
-    store.close();
-  }
+  });
 }

@@ -115,13 +115,8 @@ export function hashAndSealToFile(job: SealJob & { aadPrefix: string }): { sha25
 
 function post(job: SealJob, sha?: (hex: string) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    let w: Worker;
-    try {
-      w = worker ?? (worker = startWorker());
-    } catch (e) {
-      reject(e as Error);
-      return;
-    }
+    // A worker that cannot start throws here, which rejects this promise with that error.
+    const w = worker ?? (worker = startWorker());
     const id = nextId++;
     pending.set(id, { resolve, reject, sha });
     w.ref();

@@ -48,12 +48,24 @@ function binMap(source: number, output: number): Int32Array {
   return m;
 }
 
+/**
+ * The bins of an area average from a sw x sh source onto an ow x oh output: a running sum and count per output
+ * pixel, and where each source column and row goes. The callers fill them in their own loops (no per-pixel call).
+ */
+function areaBins(sw: number, sh: number, ow: number, oh: number) {
+  return { sum: new Uint32Array(ow * oh), cnt: new Uint32Array(ow * oh), xs: binMap(sw, ow), ys: binMap(sh, oh) };
+}
+
+/** Each bin's average times `scale`, rounded (0 for an empty bin). */
+function binAverages(sum: Uint32Array, cnt: Uint32Array, scale: number): Uint8Array {
+  const out = new Uint8Array(sum.length);
+  for (let i = 0; i < out.length; i++) out[i] = cnt[i] ? Math.round((scale * sum[i]) / cnt[i]) : 0;
+  return out;
+}
+
 /** Area-average the windowed image onto the output grid: every source pixel goes through the LUT once. */
 function reduceGrey(pixels: Uint16Array, lut: Uint8Array, sw: number, sh: number, ow: number, oh: number): Uint8Array {
-  const sum = new Uint32Array(ow * oh);
-  const cnt = new Uint32Array(ow * oh);
-  const xs = binMap(sw, ow);
-  const ys = binMap(sh, oh);
+  const { sum, cnt, xs, ys } = areaBins(sw, sh, ow, oh);
   for (let y = 0; y < sh; y++) {
     const oy = ys[y] * ow;
     const row = y * sw;
@@ -63,17 +75,12 @@ function reduceGrey(pixels: Uint16Array, lut: Uint8Array, sw: number, sh: number
       cnt[o]++;
     }
   }
-  const out = new Uint8Array(ow * oh);
-  for (let i = 0; i < out.length; i++) out[i] = cnt[i] ? Math.round(sum[i] / cnt[i]) : 0;
-  return out;
+  return binAverages(sum, cnt, 1);
 }
 
 /** The share (0..255) of each output pixel a bit-packed mask covers, read straight from the packed bits. */
 function reduceMask(packed: Uint8Array, sw: number, sh: number, ow: number, oh: number): Uint8Array {
-  const sum = new Uint32Array(ow * oh);
-  const cnt = new Uint32Array(ow * oh);
-  const xs = binMap(sw, ow);
-  const ys = binMap(sh, oh);
+  const { sum, cnt, xs, ys } = areaBins(sw, sh, ow, oh);
   for (let y = 0; y < sh; y++) {
     const oy = ys[y] * ow;
     let bit = y * sw;
@@ -84,9 +91,7 @@ function reduceMask(packed: Uint8Array, sw: number, sh: number, ow: number, oh: 
       if (byte !== 0 && byte & (0x80 >> (bit & 7))) sum[o]++;
     }
   }
-  const out = new Uint8Array(ow * oh);
-  for (let i = 0; i < out.length; i++) out[i] = cnt[i] ? Math.round((255 * sum[i]) / cnt[i]) : 0;
-  return out;
+  return binAverages(sum, cnt, 255);
 }
 
 function paint(rgb: Uint8Array, i: number, c: [number, number, number]): void {

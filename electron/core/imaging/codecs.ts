@@ -190,13 +190,8 @@ export function stopWorker(): void {
  */
 export function decodeFrame(kind: CodecKind, encoded: Uint8Array, spec: FrameSpec): Promise<Uint8Array> {
   return new Promise<Uint8Array>((resolve, reject) => {
-    let w: Worker;
-    try {
-      w = worker ?? (worker = startWorker());
-    } catch (e) {
-      reject(e as Error);
-      return;
-    }
+    // A worker that cannot start throws here, which rejects this promise with that error.
+    const w = worker ?? (worker = startWorker());
     const id = nextId++;
     const timer = setTimeout(() => {
       if (!pending.has(id)) return;

@@ -907,24 +907,27 @@ function toWorklistRow(r: StudyRow): WorklistRow {
   };
 }
 
-interface PixelRow {
-  rows: number;
-  columns: number;
-  bits_stored: number;
-  photometric: 'MONOCHROME1' | 'MONOCHROME2';
-  rescale_slope: number;
-  rescale_intercept: number;
-  spacing_row: number | null;
-  spacing_col: number | null;
-  min_pixel: number;
-  max_pixel: number;
-  windows_json: string;
+/** The columns that rebuild an image's pixels; picked from {@link ImageRow} so that the two row types cannot drift apart. */
+type PixelRow = Pick<
+  ImageRow,
+  | 'rows'
+  | 'columns'
+  | 'bits_stored'
+  | 'photometric'
+  | 'rescale_slope'
+  | 'rescale_intercept'
+  | 'spacing_row'
+  | 'spacing_col'
+  | 'min_pixel'
+  | 'max_pixel'
+  | 'windows_json'
+  | 'transfer_syntax'
+  | 'pixel_sha256'
+> & {
   source_format: string;
-  transfer_syntax: string | null;
-  pixel_sha256: string;
   pixel_offset: number | null;
   source_sha256: string;
-}
+};
 
 const IMAGE_SELECT = `SELECT i.id, i.sop_instance_uid, i.series_ref, i.rows, i.columns, i.bits_stored, i.photometric,
     i.rescale_slope, i.rescale_intercept, i.spacing_row, i.spacing_col, i.min_pixel, i.max_pixel, i.windows_json,

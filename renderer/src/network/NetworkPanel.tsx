@@ -6,6 +6,7 @@ import type { NetworkSettings, QueueCounts, QueueItem, ReceivedView, ReceiverSta
 import './network.css';
 
 type Section = 'receiver' | 'archives' | 'query' | 'queue';
+type Notice = { kind: 'ok' | 'err'; text: string };
 
 export function NetworkPanel() {
   const [section, setSection] = useState<Section>('receiver');
@@ -50,7 +51,7 @@ function ReceiverSection() {
   const [settings, setSettings] = useState<NetworkSettings | null>(null);
   const [status, setStatus] = useState<ReceiverStatus | null>(null);
   const [draft, setDraft] = useState({ enabled: false, aeTitle: '', port: '', whitelist: '', autoSend: true });
-  const [message, setMessage] = useState<{ kind: 'ok' | 'err'; text: string } | null>(null);
+  const [message, setMessage] = useState<Notice | null>(null);
   const [received, setReceived] = useState<ReceivedView[]>([]);
   const [saving, setSaving] = useState(false);
 
@@ -105,11 +106,7 @@ function ReceiverSection() {
           <button type="submit" className="btn" disabled={saving} data-testid="receiver-save">
             Save
           </button>
-          {message && (
-            <span className={message.kind === 'ok' ? 'network-ok' : 'setup-error'} role={message.kind === 'err' ? 'alert' : undefined}>
-              {message.text}
-            </span>
-          )}
+          <NoticeLine notice={message} inline />
         </div>
       </form>
       <p className="network-status" data-testid="receiver-status">
@@ -152,7 +149,7 @@ const EMPTY_REMOTE = { name: '', kind: 'dimse' as const, host: '', port: '104', 
 
 function ArchivesSection(props: { remotes: RemoteView[]; onChanged: () => void }) {
   const [draft, setDraft] = useState<{ id?: number; name: string; kind: 'dimse' | 'dicomweb'; host: string; port: string; aeTitle: string; retrieve: 'C-GET' | 'C-MOVE'; url: string; username: string; password: string; sendResults: boolean }>(EMPTY_REMOTE);
-  const [message, setMessage] = useState<{ kind: 'ok' | 'err'; text: string } | null>(null);
+  const [message, setMessage] = useState<Notice | null>(null);
   const [testing, setTesting] = useState<number | null>(null);
 
   const edit = (r: RemoteView) => setDraft({ id: r.id, name: r.name, kind: r.kind, host: r.host ?? '', port: String(r.port ?? ''), aeTitle: r.aeTitle ?? '', retrieve: r.retrieve, url: r.url ?? '', username: r.username ?? '', password: '', sendResults: r.sendResults });
@@ -211,11 +208,7 @@ function ArchivesSection(props: { remotes: RemoteView[]; onChanged: () => void }
           </tbody>
         </table>
       )}
-      {message && (
-        <p className={message.kind === 'ok' ? 'network-ok' : 'setup-error'} role={message.kind === 'err' ? 'alert' : undefined} data-testid="remote-message">
-          {message.text}
-        </p>
-      )}
+      <NoticeLine notice={message} data-testid="remote-message" />
       <form className="network-form" onSubmit={save} data-testid="remote-form">
         <h3>{draft.id ? `Edit ${draft.name}` : 'Add an archive'}</h3>
         <TextField label="Name" draft={draft} setDraft={setDraft} field="name" data-testid="remote-name" />
@@ -269,7 +262,7 @@ function QuerySection(props: { remotes: RemoteView[] }) {
   const [q, setQ] = useState({ patientName: '', patientId: '', accessionNumber: '', dateFrom: '', dateTo: '' });
   const [studies, setStudies] = useState<RemoteStudy[] | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const [message, setMessage] = useState<{ kind: 'ok' | 'err'; text: string } | null>(null);
+  const [message, setMessage] = useState<Notice | null>(null);
   useEffect(() => {
     if (remoteId === null && props.remotes[0]) setRemoteId(props.remotes[0].id);
   }, [props.remotes, remoteId]);
@@ -323,11 +316,7 @@ function QuerySection(props: { remotes: RemoteView[] }) {
           </button>
         </div>
       </form>
-      {message && (
-        <p className={message.kind === 'ok' ? 'network-ok' : 'setup-error'} role={message.kind === 'err' ? 'alert' : undefined} data-testid="query-message">
-          {message.text}
-        </p>
-      )}
+      <NoticeLine notice={message} data-testid="query-message" />
       {studies && (studies.length === 0 ? <p className="setup-dim">No study matches.</p> : (
         <table className="network-table" data-testid="query-results">
           <thead>
@@ -437,6 +426,17 @@ export function QueueSection(props: { caseId?: number }) {
         </table>
       )}
     </div>
+  );
+}
+
+// What the last action came to: a quiet line when it went well, an alert when it did not.
+function NoticeLine(props: { notice: Notice | null; inline?: boolean; 'data-testid'?: string }) {
+  if (!props.notice) return null;
+  const Tag = props.inline ? 'span' : 'p';
+  return (
+    <Tag className={props.notice.kind === 'ok' ? 'network-ok' : 'setup-error'} role={props.notice.kind === 'err' ? 'alert' : undefined} data-testid={props['data-testid']}>
+      {props.notice.text}
+    </Tag>
   );
 }
 
