@@ -4,6 +4,8 @@
 #   ft_uniform    +1000 steps from main_inverse, uniform 1/3 each, lr 1e-3, seed 4321 (≈ 24 min)
 #   ft_cls        +3000 steps from ft_uniform, cls 0.6 / det 0.25 / seg 0.15, 40 % of the classification
 #                 draws from the sources with both TB and not-TB, lr 1e-3, seed 777   (≈ 70 min)
+#   ft_cls2       +1500 steps from ft_cls, same weights, 60 % of the classification draws from those sources,
+#                 lr 5e-4, seed 99                                                   (≈ 36 min)
 # Each stage resumes from its ckpt_last.pt, and a stage whose final.pt exists is skipped, so the chain may be
 # stopped and restarted across sessions. Run from anywhere; environment: CXR_THREADS (default 1),
 # CXR_DATA_ROOT (default ../shared/datasets beside the repository), CXR_RUNS_DIR (default models/training/runs),
@@ -27,7 +29,9 @@ stage main_inverse --sampler inverse --steps 1500 --lr 2e-3 --warmup 100 --seed 
 stage ft_uniform --init "$RUNS/main_inverse/final.pt" --sampler uniform --steps 1000 --lr 1e-3 --warmup 50 --seed 4321
 stage ft_cls --init "$RUNS/ft_uniform/final.pt" --sampler weights:cls=0.6,det=0.25,seg=0.15 \
     --mixed-source-mass 0.4 --steps 3000 --lr 1e-3 --warmup 50 --seed 777
+stage ft_cls2 --init "$RUNS/ft_cls/final.pt" --sampler weights:cls=0.6,det=0.25,seg=0.15 \
+    --mixed-source-mass 0.6 --steps 1500 --lr 5e-4 --warmup 50 --seed 99
 mkdir -p "$PACK"
-$PY -m models.training.export --ckpt "$RUNS/ft_cls/final.pt" --out "$PACK/model.onnx" \
+$PY -m models.training.export --ckpt "$RUNS/ft_cls2/final.pt" --out "$PACK/model.onnx" \
     --parity-dir /tmp/cxr-tb-v1-parity --parity-commit-dir "$PACK/parity"
-$PY -m models.training.pack --run-dir "$RUNS/ft_cls" --pack-dir "$PACK" --data-root "$DATA" --version 1.1.0
+$PY -m models.training.pack --run-dir "$RUNS/ft_cls2" --pack-dir "$PACK" --data-root "$DATA" --version 1.2.0

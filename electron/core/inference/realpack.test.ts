@@ -4,8 +4,8 @@
 //    the lesion;
 //  - the first 10 such rows: every result is printed; at least 2 of the 10 must score above the threshold AND show
 //    (display score from the manifest, calibrated on val) a box overlapping a ground-truth box. The bound comes from
-//    val, not test: for cxr-tb-v1 1.1.0 (ft_cls) 69 of the 98 TBX11K val images meet both conditions (p = 0.70), and
-//    5 is the 5th percentile of Binomial(10, 0.70) (P(fewer than 5) = 0.045). (1.0.0, ft_uniform: 42 of 98, bound 2.)
+//    val, not test: for cxr-tb-v1 1.2.0 (ft_cls2) 66 of the 98 TBX11K val images meet both conditions (p = 0.67), and
+//    4 is the 5th percentile of Binomial(10, 0.67) (P(fewer than 4) = 0.018). (1.0.0, ft_uniform: 42 of 98, bound 2.)
 //  - the first normal Shenzhen test row scores below the threshold;
 //  - the first normal Shenzhen test row with an "ok" lung mask, placed in a non-square canvas: lung outlines in
 //    canvas coordinates match the ground-truth polygons shifted by the placement (letterbox undone).
@@ -30,7 +30,7 @@ let analyzer: Analyzer;
 
 // Known results of a particular pack, keyed by its model sha256, so that a new export is held to the full checks
 // again. An earlier export (e2d733cd…) flagged the first normal Shenzhen test image and showed no box; 1.0.0
-// (b86f57ea…, ft_uniform) and the shipped 1.1.0 (d42c90a2…, ft_cls) have no known failure.
+// (b86f57ea…, ft_uniform), 1.1.0 (d42c90a2…, ft_cls) and the shipped 1.2.0 (7e88b5c5…, ft_cls2) have no known failure.
 const KNOWN: Record<string, { tbBoxShown?: string; normalBelow?: string }> = {
   'e2d733cd71f946f63226f05c4a2516338dbde124be9be851cb0196913f226ec3': {
     tbBoxShown: 'cxr-tb-v1 1.0.0: no box reaches the display score 0.3 (best 0.18, IoU 0.66) — display threshold to be lowered by the model owner',
@@ -101,7 +101,7 @@ test('real pack: the first TB-positive TBX11K test image scores above the thresh
   assert.ok(top > 0, `${row.id}: the top-scoring candidate box does not overlap the ground truth`);
 });
 
-test('real pack: the first 10 TB-positive TBX11K test images — at least 5 above the threshold with a shown box on a lesion', { skip, todo: known().tbBoxShown }, async () => {
+test('real pack: the first 10 TB-positive TBX11K test images — at least 4 above the threshold with a shown box on a lesion', { skip, todo: known().tbBoxShown }, async () => {
   const rows = readManifest(path.join(DATA, 'tbx11k', 'manifest.jsonl')).filter((r) => r._split === 'test' && r.label === 'tb' && (r.boxes ?? []).length).slice(0, 10);
   assert.equal(rows.length, 10, 'fewer than 10 TB test rows with boxes');
   const display = analyzer.pack.info().displayScore;
@@ -114,7 +114,7 @@ test('real pack: the first 10 TB-positive TBX11K test images — at least 5 abov
     console.log(`  ${row.id}: tbScore ${r.tbScore.toFixed(2)}, ${r.boxes.length} boxes ≥ ${display} (top ${r.boxes[0]?.score ?? '-'}), best IoU ${best.toFixed(3)} → ${hit ? 'hit' : 'miss'}`);
   }
   console.log(`  ${hits}/10 above the threshold with a shown box overlapping the ground truth`);
-  assert.ok(hits >= 5, `only ${hits}/10 (val rate 0.70; bound 5)`);
+  assert.ok(hits >= 4, `only ${hits}/10 (val rate 0.67; bound 4)`);
 });
 
 test('real pack: the first normal Shenzhen test image scores below the threshold', { skip, todo: known().normalBelow }, async () => {
