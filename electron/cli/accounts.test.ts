@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { CaseStore } from '../core/store/index';
-import { tempDir, repoRoot } from '../testing/index';
+import { tempDir } from '../testing/index';
+import { cxrProcess } from '../testing/cli';
 
-const cxr = (args: string[], input = '') => {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'cxr.mjs'), ...args], { encoding: 'utf8', cwd: repoRoot, input, timeout: 60_000 });
-  return { code: r.status, lines: r.stdout.split('\n').filter(Boolean), stderr: r.stderr };
-};
+const cxr = (args: string[], input = '') => cxrProcess(args, { input, timeoutMs: 60_000 });
 
 test('cxr users: the first account must be an administrator; create, list, disable; passwords from standard input', () => {
   const db = path.join(tempDir(), 'cases.sqlite');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { runAnalyze, runEval } from './analyze';
 import { modelArgs, needsModel, notAnImage, runCli, shenzhenImage, shenzhenManifest } from '../testing/cli';
 
-test('cxr analyze --json: one line per file, errors as lines, non-zero exit', { skip: needsModel }, async () => {
+test('cxr analyze --json: one line per file, errors as lines, non-zero exit', { skip: needsModel() }, async () => {
   const img = shenzhenImage();
   const bad = notAnImage('cxr-cli-');
   const r = await runCli(runAnalyze, [img, bad, ...modelArgs('cpu')]);
@@ -26,7 +26,7 @@ test('cxr analyze: a missing model pack is an error line with MODEL_MISSING', as
   assert.equal(r.json().error.code, 'MODEL_MISSING');
 });
 
-test('cxr eval --json on a few rows of a manifest', { skip: needsModel }, async () => {
+test('cxr eval --json on a few rows of a manifest', { skip: needsModel() }, async () => {
   const r = await runCli(runEval, ['--manifest', shenzhenManifest, '--split', 'val', '--limit', '4', ...modelArgs()]);
   assert.equal(r.code, 0, r.errs.join('\n'));
   const rep = r.json();

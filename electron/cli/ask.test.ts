@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runAsk } from './ask';
 import { runEval } from './analyze';
-import { modelArgs, needsModel, notAnImage, pack, runCli, shenzhenImage, shenzhenManifest } from '../testing/cli';
+import { tinyPack } from '../core/inference/testPack';
+import { modelArgs, needsModel, notAnImage, runCli, shenzhenImage, shenzhenManifest } from '../testing/cli';
 
-test('cxr ask --json: answer, type and evidence; closed answers begin with Yes or No; out of scope is declined', { skip: needsModel }, async () => {
+test('cxr ask --json: answer, type and evidence; closed answers begin with Yes or No; out of scope is declined', { skip: needsModel() }, async () => {
   const img = shenzhenImage();
   const base = modelArgs('cpu');
   let r = await runCli(runAsk, [img, 'Is the left lung affected?', ...base]);
@@ -38,13 +39,13 @@ test('cxr ask: usage errors and unreadable files', async () => {
   r = await runCli(runAsk, []);
   assert.equal(r.code, 2);
   assert.match(r.errs[0], /no image file given/);
-  if (!pack.dir) return;
+  if (!tinyPack().dir) return;
   r = await runCli(runAsk, [notAnImage('cxr-ask-'), 'is there tb', ...modelArgs()]);
   assert.equal(r.code, 1);
   assert.equal(r.json().error.code, 'NOT_AN_IMAGE');
 });
 
-test('cxr eval reports report metrics and closed-question accuracy beside the paper\'s', { skip: needsModel }, async () => {
+test('cxr eval reports report metrics and closed-question accuracy beside the paper\'s', { skip: needsModel() }, async () => {
   const r = await runCli(runEval, ['--manifest', shenzhenManifest, '--split', 'test', '--limit', '6', ...modelArgs()]);
   assert.equal(r.code, 0, r.errs.join('\n'));
   const lang = r.json().language;

@@ -2,15 +2,10 @@
 // Run: node --import tsx --test electron/cli/backup.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempDir, repoRoot, datasetsDir } from '../testing/index';
-
-const cxr = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) => {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'cxr.mjs'), ...args], { encoding: 'utf8', cwd: repoRoot, timeout: 120_000, input: opts.input, env: { ...process.env, ...opts.env } });
-  return { code: r.status, lines: r.stdout.split('\n').filter(Boolean), stderr: r.stderr };
-};
+import { tempDir, datasetsDir } from '../testing/index';
+import { cxrProcess as cxr } from '../testing/cli';
 
 const sample = path.join(datasetsDir, 'dicom_samples', 'nema_cr_mono1_10_chest_no_part10_header.dcm');
 const skip = fs.existsSync(sample) ? false : 'shared DICOM samples not found';

@@ -1,14 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempDir, repoRoot, datasetsDir } from '../testing/index';
-
-const cxr = (args: string[]) => {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'cxr.mjs'), ...args], { encoding: 'utf8', cwd: repoRoot, timeout: 120_000 });
-  return { code: r.status, lines: r.stdout.split('\n').filter(Boolean), stderr: r.stderr };
-};
+import { tempDir, datasetsDir } from '../testing/index';
+import { cxrProcess as cxr } from '../testing/cli';
 
 test('cxr import --json prints one line per file and fails the exit code when a file failed', () => {
   const dir = tempDir();

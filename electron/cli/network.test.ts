@@ -2,10 +2,11 @@
 // interrupted; an archive (a real Orthanc on loopback ports) is added, tested, queried, retrieved from and sent to.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFile } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir, repoRoot } from '../testing/index';
+import { cxrProcess as cxr } from '../testing/cli';
 import { syntheticDicom } from '../../bench/synthetic';
 import { TestOrthanc, freePort, orthancMissing } from '../core/network/testOrthanc';
 import { readIdentity } from '../core/network/index';
@@ -16,11 +17,6 @@ after(async () => {
   await orthanc?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-const cxr = (args: string[]) => {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'cxr.mjs'), ...args], { encoding: 'utf8', cwd: repoRoot, timeout: 120_000 });
-  return { code: r.status, lines: r.stdout.split('\n').filter(Boolean), stderr: r.stderr };
-};
 
 test('cxr receive takes pushed images into the worklist until interrupted', { skip: !fs.existsSync('/usr/bin/storescu') && 'dcmtk (storescu) is not installed', timeout: 90_000 }, async () => {
   const db = path.join(dir, 'receive.sqlite');

@@ -1,20 +1,22 @@
-// Shared setup of the CLI tests that run the model (cxr analyze, cxr ask, cxr eval): the tiny random-weight pack, the
-// Shenzhen manifest and its first image, a file that is not an image, the model options, and a command run with its
-// output captured.
+// Shared setup of the CLI tests: the command run in-process with its output captured (runCli, capture) or as the
+// real `bin/cxr.mjs` process (cxrProcess); and, for the commands that run the model (cxr analyze, cxr ask, cxr eval),
+// the tiny random-weight pack, the Shenzhen manifest and its first image, a file that is not an image, and the model
+// options. Nothing runs at import: the tiny pack is built on the first call that needs it (tinyPack memoizes it).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Out } from '../cli/out';
 import { tinyPack } from '../core/inference/testPack';
-import { datasetsDir, tempDir } from './index';
-
-/** The tiny pack (built once per script version; `dir` is null with the reason where python3 + torch are missing). */
-export const pack = tinyPack();
+import { datasetsDir, repoRoot, tempDir } from './index';
 
 /** The Shenzhen set's manifest in the shared data sets. */
 export const shenzhenManifest = path.join(datasetsDir, 'shenzhen', 'manifest.jsonl');
 
-/** `skip` for the tests that need the pack and the Shenzhen set: the reason one is missing, or false. */
-export const needsModel: string | false = !pack.dir ? `tiny pack unavailable: ${pack.reason}` : !fs.existsSync(shenzhenManifest) ? `${shenzhenManifest} not found` : false;
+/** `skip` for the tests that need the tiny pack and the Shenzhen set: the reason one is missing, or false. */
+export function needsModel(): string | false {
+  const pack = tinyPack();
+  return !pack.dir ? `tiny pack unavailable: ${pack.reason}` : !fs.existsSync(shenzhenManifest) ? `${shenzhenManifest} not found` : false;
+}
 
 /** The image of the Shenzhen manifest's first row. */
 export function shenzhenImage(): string {
@@ -31,7 +33,7 @@ export function notAnImage(prefix = 'cxr-cli-'): string {
 
 /** `--json --model <tiny pack> [--ep <ep>] --threads 1` (the pack must be there). */
 export function modelArgs(ep?: 'cpu'): string[] {
-  return ['--json', '--model', pack.dir!, ...(ep ? ['--ep', ep] : []), '--threads', '1'];
+  return ['--json', '--model', tinyPack().dir!, ...(ep ? ['--ep', ep] : []), '--threads', '1'];
 }
 
 /** An Out that keeps what a command writes. */
@@ -46,4 +48,16 @@ export async function runCli(run: (args: string[], out: Out) => Promise<number>,
   const c = capture();
   const code = await run(args, c.out);
   return { code, lines: c.lines, errs: c.errs, json: (i = 0) => JSON.parse(c.lines[i]) };
+}
+
+/** Runs `bin/cxr.mjs` as a user would, in its own process: exit code, non-empty stdout lines, stderr. */
+export function cxrProcess(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): { code: number | null; lines: string[]; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'cxr.mjs'), ...args], {
+    encoding: 'utf8',
+    cwd: repoRoot,
+    timeout: opts.timeoutMs ?? 120_000,
+    input: opts.input,
+    env: { ...process.env, ...opts.env },
+  });
+  return { code: r.status, lines: r.stdout.split('\n').filter(Boolean), stderr: r.stderr };
 }

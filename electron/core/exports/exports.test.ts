@@ -26,6 +26,7 @@ import { createUser, signCase, listAudit } from '../accounts/index';
 import { loadReport } from '../reporting/index';
 import { rasterizePolygon } from '../inference/postprocess';
 import { datasetsDir, tempDbPath, tempDir } from '../../testing/index';
+import { capture } from '../../testing/cli';
 import { main } from '../../cli/index';
 import {
   buildExport, exportCase, exportCaseToFile, gatherExportInput, matchesOutline, packBits, packFramesLsbFirst, writeFileAtomic, boxPolyline, buildDicomResults, renderKeyImage,
@@ -469,9 +470,7 @@ test('cxr export CASE --format F --out FILE writes the file and prints JSON; a b
   const db = c.store.dbPath;
   c.store.close();
   const dir = tempDir('cxr-export-cli-');
-  const lines: string[] = [];
-  const errs: string[] = [];
-  const out = { log: (l: string) => lines.push(l), err: (l: string) => errs.push(l) };
+  const { lines, errs, out } = capture();
   const file = path.join(dir, 'r.pdf');
   assert.equal(await main(['export', String(c.caseId), '--format', 'pdf', '--out', file, '--db', db, '--json'], out), 0, errs.join('\n'));
   const r = JSON.parse(lines[0]);
