@@ -25,7 +25,7 @@ import { preprocessUnit } from './preprocess';
 // CXR_TEST_PACK points the test at another pack folder (e.g. a provisional export) without touching models/packs.
 const PACK = process.env.CXR_TEST_PACK || defaultPackDir();
 const DATA = path.resolve(REPO_ROOT, '..', 'shared', 'datasets');
-const skip = fs.existsSync(path.join(PACK, 'manifest.json')) ? false : `no model pack at ${PACK} yet (built by models/training/pipeline.sh)`;
+const skip = fs.existsSync(path.join(PACK, 'manifest.json')) ? false : `no model pack at ${PACK} yet (built by npm run train)`;
 let analyzer: Analyzer;
 
 // Known results of a particular pack, keyed by its model sha256, so that a new export is held to the full checks
