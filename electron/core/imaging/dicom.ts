@@ -413,6 +413,8 @@ interface Normalised {
 /**
  * Stored values -> unsigned 16-bit with one pass: shift down to the High Bit, mask to Bits Stored, flip the
  * sign bit of signed data (two's complement + 2^(n-1) is the same as XOR of bit n-1), and fill the histogram.
+ * 16-bit values that need none of that (unsigned, High Bit = Bits Stored - 1, nothing set above Bits Stored: what
+ * almost every radiograph holds) are not copied: `pixels` is then `src` itself, a view of the file's bytes.
  */
 function normalise(
   src: Uint8Array | Uint16Array,
@@ -423,6 +425,10 @@ function normalise(
 ): Normalised {
   const mask = bitsStored >= 16 ? 0xffff : (1 << bitsStored) - 1;
   const flip = signed ? 1 << (bitsStored - 1) : 0;
+  if (src instanceof Uint16Array && shift === 0 && flip === 0) {
+    const histogram = histogramIfWithin(src, n, mask);
+    if (histogram) return { pixels: src.length === n ? src : src.subarray(0, n), histogram, bitsStored };
+  }
   const out = new Uint16Array(n);
   const histogram = new Uint32Array(65536);
   if (shift === 0 && flip === 0) {
@@ -439,6 +445,32 @@ function normalise(
     }
   }
   return { pixels: out, histogram, bitsStored };
+}
+
+/**
+ * The histogram of `src`'s first `n` values, or null if any of them has a bit set outside `mask`. Two interleaved
+ * tables, summed at the end: neighbouring pixels of a radiograph are often equal, and one table would make each
+ * increment wait for the previous one to the same slot.
+ */
+function histogramIfWithin(src: Uint16Array, n: number, mask: number): Uint32Array | null {
+  const h = new Uint32Array(2 * 65536);
+  let bits = 0;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const a = src[i];
+    const b = src[i + 1];
+    bits |= a | b;
+    h[a]++;
+    h[65536 + b]++;
+  }
+  if (i < n) {
+    bits |= src[i];
+    h[src[i]]++;
+  }
+  if ((bits & ~mask) !== 0) return null;
+  const histogram = h.subarray(0, 65536);
+  for (let v = 0; v <= mask; v++) histogram[v] += h[65536 + v];
+  return histogram;
 }
 
 /** Same as normalise() for 16-bit big-endian bytes. */

@@ -211,6 +211,28 @@ describe('synthetic DICOM', () => {
     assert.ok(img.maxPixel <= 4095);
   });
 
+  test('clean 12 bits stored in 16 are read in place (a view of the file, not a copy), with the same histogram', async () => {
+    // an odd number of pixels (the histogram runs two at a time) and values at both ends of the range
+    const clean = testImage(7, 9, 12, 5);
+    clean[0] = 0;
+    clean[62] = 4095;
+    const file = makeDicom({ rows: 7, columns: 9, bitsStored: 12, pixels: clean });
+    const img = await decodeImage(file, 'clean.dcm');
+    assert.equal(img.pixels.buffer, file.buffer, 'the pixels are a view of the input');
+    assert.equal(img.sourcePixelOffset, img.pixels.byteOffset - file.byteOffset);
+    assert.deepEqual(img.pixels, clean);
+    assert.equal(img.minPixel, 0);
+    assert.equal(img.maxPixel, 4095);
+    // the same values with one garbage bit set go the copying way; their window statistics must be the same
+    const dirty = clean.slice();
+    dirty[31] |= 0x8000;
+    const masked = await decodeImage(makeDicom({ rows: 7, columns: 9, bitsStored: 12, pixels: dirty }), 'dirty.dcm');
+    assert.notEqual(masked.pixels.buffer, file.buffer);
+    assert.deepEqual(masked.pixels, clean);
+    assert.deepEqual(masked.windows, img.windows);
+    assert.deepEqual([masked.minPixel, masked.maxPixel], [img.minPixel, img.maxPixel]);
+  });
+
   test('12-bit signed with garbage high bits is sign-extended from the High Bit', async () => {
     const values = [-2048, -5, -1, 0, 1, 2047];
     const words = new Uint16Array(values.map((v, i) => (v & 0xfff) | ((i * 5 + 3) << 12)));

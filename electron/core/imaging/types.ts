@@ -36,7 +36,10 @@ export interface DecodedImage {
   columns: number;
   /** significant bits of the stored values (8 to 16) */
   bitsStored: number;
-  /** rows * columns stored values, row-major; signed data is shifted to unsigned and the intercept adjusted */
+  /**
+   * rows * columns stored values, row-major; signed data is shifted to unsigned and the intercept adjusted. Read
+   * only: for uncompressed 16-bit data that needs no change this is a view of the input bytes, not a copy.
+   */
   pixels: Uint16Array;
   /** MONOCHROME1: the highest value displays black */
   photometric: 'MONOCHROME1' | 'MONOCHROME2';

@@ -81,6 +81,8 @@ function pixelBytes(pixels: Uint16Array): Uint8Array {
 /** The offset of `pixels` in the original `bytes` if they are there byte for byte (checked), else null. */
 export function pixelsInOriginal(bytes: Uint8Array, offset: number | null | undefined, pixels: Uint8Array): number | null {
   if (offset == null || offset < 0 || offset + pixels.byteLength > bytes.byteLength) return null;
+  // The decoder hands back a view of the file where the stored values needed no change: the same bytes, no compare.
+  if (pixels.buffer === bytes.buffer && pixels.byteOffset === bytes.byteOffset + offset) return offset;
   return Buffer.compare(bytes.subarray(offset, offset + pixels.byteLength), pixels) === 0 ? offset : null;
 }
 
