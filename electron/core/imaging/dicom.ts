@@ -427,7 +427,7 @@ function normalise(
   const flip = signed ? 1 << (bitsStored - 1) : 0;
   if (src instanceof Uint16Array && shift === 0 && flip === 0) {
     const histogram = histogramIfWithin(src, n, mask);
-    if (histogram) return { pixels: src.length === n ? src : src.subarray(0, n), histogram, bitsStored };
+    if (histogram) return { pixels: src.subarray(0, n), histogram, bitsStored };
   }
   const out = new Uint16Array(n);
   const histogram = new Uint32Array(65536);
