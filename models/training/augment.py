@@ -16,9 +16,13 @@ def normalise_batch(x: torch.Tensor) -> torch.Tensor:
     return (x - m) / v.sqrt().clamp_min(1e-6)
 
 
-def random_affines(B: int, rng: np.random.Generator, strength=1.0):
-    """Return per-sample 2x2 M and translation T (normalised units, about the centre)."""
-    Ms, Ts = [], []
+def random_affines(B: int, rng: np.random.Generator, strength=1.0, hflip=0.0):
+    """Return per-sample 2x2 M, translation T (normalised units, about the centre) and flip flags.
+
+    With hflip > 0 each sample is mirrored left-right with that probability (the mirror is folded into
+    M, so boxes follow through the same corner mapping); the caller swaps the lung labels of mirrored
+    samples. With hflip == 0 no extra random numbers are drawn, so older runs replay bit for bit."""
+    Ms, Ts, flips = [], [], []
     for _ in range(B):
         ang = math.radians(rng.uniform(-8, 8) * strength)
         s = math.exp(rng.uniform(math.log(0.80), math.log(1.15)) * strength)
@@ -27,9 +31,25 @@ def random_affines(B: int, rng: np.random.Generator, strength=1.0):
         c, si = math.cos(ang), math.sin(ang)
         M = np.array([[c * sx, -si * sy], [si * sx, c * sy]])
         T = np.array([rng.uniform(-0.08, 0.08), rng.uniform(-0.08, 0.08)]) * 2 * strength
+        flip = bool(hflip > 0 and rng.uniform() < hflip)
+        if flip:
+            M = M @ np.diag([-1.0, 1.0])
         Ms.append(M)
         Ts.append(T)
-    return np.stack(Ms), np.stack(Ts)
+        flips.append(flip)
+    return np.stack(Ms), np.stack(Ts), np.array(flips, dtype=bool)
+
+
+def swap_lungs(seg: torch.Tensor, flips: np.ndarray) -> torch.Tensor:
+    """Mirrored samples: the lung now on the image's left is the one labelled left (2); swap 1 <-> 2 so
+    that 'right lung' keeps meaning 'the lung on the image's left', as in every unmirrored PA film."""
+    if seg is None or not flips.any():
+        return seg
+    out = seg.clone()
+    for b in np.nonzero(flips)[0]:
+        s = seg[b]
+        out[b] = torch.where(s == 1, torch.full_like(s, 2), torch.where(s == 2, torch.full_like(s, 1), s))
+    return out
 
 
 def apply_geometry(img, seg, boxes, M, T):

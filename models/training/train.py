@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from . import data as D
 from .augment import (apply_geometry, apply_intensity, centernet_targets, normalise_batch,
-                      random_affines)
+                      random_affines, swap_lungs)
 from .model import CXRNet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,6 +45,8 @@ def parse_args(argv=None):
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default=None, help="initialise model weights from a checkpoint (fresh optimizer/schedule)")
     ap.add_argument("--aug-strength", type=float, default=1.0)
+    ap.add_argument("--hflip", type=float, default=0.0,
+                    help="probability of a left-right mirror per training sample (lung labels swapped)")
     ap.add_argument("--mixed-source-mass", type=float, default=None,
                     help="share of classification draws given to the sources holding both TB and not-TB "
                          "(Shenzhen, DA/DB), half TB / half not-TB each (default: the sqrt group rule only)")
@@ -75,7 +77,7 @@ def dice_loss(logits, target, n=3):
     return 1 - ((2 * inter + 1) / (den + 1))[1:].mean()
 
 
-def make_batch(corpus, task, idx, rng, aug_strength, stride, train=True):
+def make_batch(corpus, task, idx, rng, aug_strength, stride, train=True, hflip=0.0):
     S = corpus.size
     x = torch.from_numpy(corpus.images[idx].astype(np.float32))[:, None]
     items = [corpus.items[i] for i in idx]
@@ -85,8 +87,9 @@ def make_batch(corpus, task, idx, rng, aug_strength, stride, train=True):
     boxes = [it.boxes for it in items]
     if train and aug_strength > 0:
         x = apply_intensity(x, rng, aug_strength)
-        M, T = random_affines(len(idx), rng, aug_strength)
+        M, T, flips = random_affines(len(idx), rng, aug_strength, hflip)
         x, seg, boxes = apply_geometry(x, seg, boxes, M, T)
+        seg = swap_lungs(seg, flips)
     x = normalise_batch(x)
     tg = centernet_targets(boxes, S, stride, len(D.DET_CLASSES))
     return x, items, seg, tg
@@ -188,7 +191,8 @@ def train(a):
     while step < a.steps:
         task, idx = sampler.draw()
         tcount[task] += 1
-        x, items, seg, tg = make_batch(corpus, task, idx, aug_rng, a.aug_strength, net.det_stride)
+        x, items, seg, tg = make_batch(corpus, task, idx, aug_rng, a.aug_strength, net.det_stride,
+                                        hflip=getattr(a, "hflip", 0.0))
         for g in opt.param_groups:
             g["lr"] = lr_at(step, a)
         out = net(x)

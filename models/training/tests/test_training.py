@@ -15,7 +15,8 @@ from PIL import Image
 from models.training import data as D
 from models.training import preprocess as pp
 from models.training import metrics as Mx
-from models.training.augment import apply_geometry, centernet_targets, normalise_batch
+from models.training.augment import (apply_geometry, centernet_targets, normalise_batch, random_affines,
+                                     swap_lungs)
 from models.training.model import OUTPUT_NAMES, CXRNet, output_shapes
 
 torch.set_num_threads(1)
@@ -153,6 +154,33 @@ class TestModel(unittest.TestCase):
         hm, wh, off, m = centernet_targets(ob, 64, 4, 2)
         self.assertEqual(float(m.sum()), 1.0)
         self.assertAlmostEqual(float(hm.max()), 1.0)
+
+    def test_mirror_moves_image_boxes_and_lung_labels_together(self):
+        # strength 0 leaves only the mirror: M = diag(-1, 1), T = 0
+        M, T, flips = random_affines(3, np.random.default_rng(3), strength=0.0, hflip=1.0)
+        self.assertTrue(flips.all())
+        img = torch.rand(3, 1, 64, 64)
+        seg = torch.zeros(3, 64, 64, dtype=torch.long)
+        seg[:, 8:50, 4:28] = 1    # right lung on the image's left
+        seg[:, 8:50, 36:60] = 2   # left lung on the image's right
+        boxes = [np.array([[10, 12, 30, 40, 1]], np.float32)] * 3
+        out, oseg, ob = apply_geometry(img, seg, boxes, M, T)
+        oseg = swap_lungs(oseg, flips)
+        self.assertLess(float((out - img.flip(-1)).abs().max()), 1e-5)
+        self.assertTrue(np.allclose(ob[0], [[34, 12, 54, 40, 1]], atol=1e-4))
+        # after the swap the lung on the image's left is still labelled right (1), and the mirror of the
+        # right-lung region (columns 4..27 -> 36..59) is now labelled left (2)
+        self.assertTrue(bool((oseg[:, 8:50, 36:60] == 2).all()))
+        self.assertTrue(bool((oseg[:, 8:50, 4:28] == 1).all()))
+        self.assertEqual(int((oseg == 1).sum()), int((seg == 1).sum()))
+
+    def test_no_mirror_draws_no_extra_random_numbers(self):
+        # runs trained before the mirror existed must replay bit for bit: with hflip=0 each sample
+        # still takes exactly five draws (angle, scale, aspect, shift x, shift y)
+        a = np.random.default_rng(9)
+        _, _, flips = random_affines(4, a, hflip=0.0)
+        self.assertFalse(flips.any())
+        self.assertEqual(a.uniform(), np.random.default_rng(9).uniform(size=4 * 5 + 1)[-1])
 
     def test_metrics(self):
         self.assertAlmostEqual(Mx.roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 0.75)
