@@ -40,15 +40,17 @@ def random_affines(B: int, rng: np.random.Generator, strength=1.0, hflip=0.0):
     return np.stack(Ms), np.stack(Ts), np.array(flips, dtype=bool)
 
 
+_LUNG_SWAP = torch.tensor([0, 2, 1])  # background, right, left -> background, left, right
+
+
 def swap_lungs(seg: torch.Tensor, flips: np.ndarray) -> torch.Tensor:
     """Mirrored samples: the lung now on the image's left is the one labelled left (2); swap 1 <-> 2 so
     that 'right lung' keeps meaning 'the lung on the image's left', as in every unmirrored PA film."""
     if seg is None or not flips.any():
         return seg
     out = seg.clone()
-    for b in np.nonzero(flips)[0]:
-        s = seg[b]
-        out[b] = torch.where(s == 1, torch.full_like(s, 2), torch.where(s == 2, torch.full_like(s, 1), s))
+    sel = torch.from_numpy(flips)
+    out[sel] = _LUNG_SWAP[seg[sel]]
     return out
 
 
