@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from . import preprocess as pp
-from .model import OUTPUT_NAMES, CXRNet, ExportWrapper, output_shapes
+from .model import EMBEDDING_NAME, OUTPUT_NAMES, CXRNet, ExportWrapper, output_shapes
 
 PHANTOM_SPECS = [  # (w, h, dtype)
     (300, 240, "uint8"), (512, 512, "uint8"), (256, 256, "uint8"), (240, 320, "uint16"),
@@ -49,15 +49,25 @@ def phantom(w, h, dtype, seed):
     return np.round(img * 65535).astype(np.uint16)
 
 
-def export_onnx(net, size, path):
+def output_names(with_embedding):
+    return OUTPUT_NAMES + ([EMBEDDING_NAME] if with_embedding else [])
+
+
+def embedding_dim(net, size):
+    with torch.no_grad():
+        return int(ExportWrapper(net, True).eval()(torch.zeros(1, 1, size, size))[-1].shape[1])
+
+
+def export_onnx(net, size, path, with_embedding=False):
     net.eval()
-    wrap = ExportWrapper(net).eval()
+    wrap = ExportWrapper(net, with_embedding).eval()
+    names = output_names(with_embedding)
     dummy = torch.zeros(2, 1, size, size)
     dyn = {"image": {0: "N"}}
-    dyn.update({k: {0: "N"} for k in OUTPUT_NAMES})
+    dyn.update({k: {0: "N"} for k in names})
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.onnx.export(wrap, dummy, path, opset_version=17, input_names=["image"],
-                      output_names=OUTPUT_NAMES, dynamic_axes=dyn, do_constant_folding=True)
+                      output_names=names, dynamic_axes=dyn, do_constant_folding=True)
     import onnx
     m = onnx.load(path)
     onnx.checker.check_model(m)
@@ -81,7 +91,7 @@ def _write(dirn, name, arr):
 
 
 @torch.no_grad()
-def write_parity(net, size, dirn, which=None, model_sha=None):
+def write_parity(net, size, dirn, which=None, model_sha=None, with_embedding=False):
     os.makedirs(dirn, exist_ok=True)
     net.eval()
     specs = list(enumerate(PHANTOM_SPECS))
@@ -94,12 +104,12 @@ def write_parity(net, size, dirn, which=None, model_sha=None):
         x, g = pp.preprocess(raw, size)
         raws.append(raw); inputs.append(x); geoms.append(g)
     batch = torch.from_numpy(np.concatenate(inputs))
-    outs = ExportWrapper(net)(batch)
+    outs = ExportWrapper(net, with_embedding)(batch)
     for k, ((i, (w, h, dt)), raw, x, g) in enumerate(zip(specs, raws, inputs, geoms)):
         s = {"id": f"phantom{i}", "raw": _write(dirn, f"phantom{i}_raw.bin", raw),
              "letterbox": {"new_w": g.new_w, "new_h": g.new_h, "pad_x": g.pad_x, "pad_y": g.pad_y},
              "input": _write(dirn, f"phantom{i}_input.bin", x), "outputs": {}}
-        for name, o in zip(OUTPUT_NAMES, outs):
+        for name, o in zip(output_names(with_embedding), outs):
             s["outputs"][name] = _write(dirn, f"phantom{i}_{name}.bin", o[k:k + 1].numpy().astype(np.float32))
         samples.append(s)
     idx = {"format": "little-endian raw arrays; shapes row-major",
@@ -120,6 +130,9 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--parity-dir", default="/tmp/cxr-tb-v1-parity")
     ap.add_argument("--parity-commit-dir", default=None, help="compact 2-sample fixture (< 2 MB)")
+    ap.add_argument("--embedding", action="store_true",
+                    help="add the 'embedding' output: the last encoder feature map pooled (mean, max) inside the "
+                         "model's own predicted lung fields")
     a = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("CXR_THREADS", "1")))
     ck = torch.load(a.ckpt, map_location="cpu")
@@ -127,19 +140,20 @@ def main(argv=None):
     net.load_state_dict(ck["model"])
     net.eval()
     size = ck["args"]["size"]
-    sha = export_onnx(net, size, a.out)
+    sha = export_onnx(net, size, a.out, a.embedding)
     mb = os.path.getsize(a.out) / 1e6
     print(f"exported {a.out} ({mb:.2f} MB) sha256={sha}")
     assert mb <= 40, "model.onnx exceeds 40 MB"
-    write_parity(net, size, a.parity_dir, model_sha=sha)
+    write_parity(net, size, a.parity_dir, model_sha=sha, with_embedding=a.embedding)
     print("parity fixture (8 samples):", a.parity_dir)
     if a.parity_commit_dir:
-        write_parity(net, size, a.parity_commit_dir, which=[0, 3], model_sha=sha)
+        write_parity(net, size, a.parity_commit_dir, which=[0, 3], model_sha=sha, with_embedding=a.embedding)
         tot = sum(os.path.getsize(os.path.join(a.parity_commit_dir, f)) for f in os.listdir(a.parity_commit_dir))
         print(f"compact parity fixture: {a.parity_commit_dir} ({tot / 1e6:.2f} MB)")
     with open(os.path.splitext(a.out)[0] + ".export.json", "w") as f:
         json.dump({"sha256": sha, "bytes": os.path.getsize(a.out), "opset": 17, "size": size,
-                   "outputs": output_shapes(size), "checkpoint": a.ckpt, "step": ck.get("step")}, f, indent=1)
+                   "outputs": output_shapes(size, embedding_dim=embedding_dim(net, size) if a.embedding else None),
+                   "checkpoint": a.ckpt, "step": ck.get("step")}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 OUTPUT_NAMES = ["cls_logits", "det_heatmap", "det_size", "det_offset", "lung_logits", "evidence"]
+# the lung-pooled feature vector the TB head reads; a station fits its own site head on it
+EMBEDDING_NAME = "embedding"
 
 
 def conv_bn(cin, cout, k=3, s=1):
@@ -86,25 +88,55 @@ class CXRNet(nn.Module):
         l = F.interpolate(l, scale_factor=2.0, mode="bilinear", align_corners=False) + self.lat2(f2)
         lung_logits = self.lung2(l)                                 # stride 2
         evidence = det_heatmap.amax(dim=1, keepdim=True)
-        return {"cls_logits": cls_logits, "det_heatmap": det_heatmap, "hm_logit": hm_logit,
+        return {"cls_logits": cls_logits, "det_heatmap": det_heatmap, "hm_logit": hm_logit, "feat32": f32,
                 "det_size": det_size, "det_offset": det_offset, "lung_logits": lung_logits,
                 "evidence": evidence}
 
 
+def lung_weights(lung_logits, cells: int):
+    """Share of each cell of a cells x cells grid that the predicted lung fields cover, [N,1,cells,cells]."""
+    p = 1.0 - torch.softmax(lung_logits, 1)[:, :1]
+    k = int(lung_logits.shape[-1]) // int(cells)  # static sizes: a constant kernel in the ONNX graph
+    return F.avg_pool2d(p, kernel_size=k, stride=k)
+
+
+def lung_pool(feat, w):
+    """Mean and max of a feature map weighted by the lung share of each cell: [N, 2C]. Outside the lungs a cell
+    weighs 0, so nothing there reaches the vector."""
+    fw = feat * w
+    mean = fw.sum(dim=(2, 3)) / w.sum(dim=(2, 3)).clamp_min(1e-3)
+    return torch.cat([mean, fw.amax(dim=(2, 3))], dim=1)
+
+
 class ExportWrapper(nn.Module):
-    def __init__(self, net):
+    """The ONNX graph's outputs in OUTPUT_NAMES order; with_embedding adds the lung-pooled embedding of the last
+    encoder feature map (the model's own lung fields as weights)."""
+
+    def __init__(self, net, with_embedding=False):
         super().__init__()
         self.net = net
+        self.with_embedding = with_embedding
 
     def forward(self, image):
         o = self.net(image)
-        return tuple(o[k] for k in OUTPUT_NAMES)
+        outs = tuple(o[k] for k in OUTPUT_NAMES)
+        if not self.with_embedding:
+            return outs
+        if "embedding" in o:
+            emb = o["embedding"]
+        else:
+            f = o["feat32"]
+            emb = lung_pool(f, lung_weights(o["lung_logits"], f.shape[-1]))
+        return outs + (emb,)
 
 
-def output_shapes(size: int, det_stride=4, lung_stride=2):
+def output_shapes(size: int, det_stride=4, lung_stride=2, embedding_dim=None):
     h, l = size // det_stride, size // lung_stride
-    return {"cls_logits": ["N", 3], "det_heatmap": ["N", 2, h, h], "det_size": ["N", 2, h, h],
-            "det_offset": ["N", 2, h, h], "lung_logits": ["N", 3, l, l], "evidence": ["N", 1, h, h]}
+    out = {"cls_logits": ["N", 3], "det_heatmap": ["N", 2, h, h], "det_size": ["N", 2, h, h],
+           "det_offset": ["N", 2, h, h], "lung_logits": ["N", 3, l, l], "evidence": ["N", 1, h, h]}
+    if embedding_dim:
+        out[EMBEDDING_NAME] = ["N", int(embedding_dim)]
+    return out
 
 
 def count_params(m):

@@ -15,7 +15,7 @@ import torch
 from . import data as D
 from . import preprocess as pp
 from .export import sha256_file
-from .model import OUTPUT_NAMES, output_shapes
+from .model import EMBEDDING_NAME, OUTPUT_NAMES, output_shapes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -26,6 +26,8 @@ OUTPUT_DOC = {
     "det_offset": "sub-cell centre offset (x, y) in heatmap cells; centre_px = (ix + off_x) * stride",
     "lung_logits": "lung-field logits over lung_class_names at stride 2 (softmax/argmax, then upsample bilinearly)",
     "evidence": "coarse evidence map = max over det_heatmap classes, [0,1], stride det_stride",
+    "embedding": "the last encoder feature map pooled (mean, then max) inside the model's own predicted lung fields "
+                 "(each cell weighted by its lung share); a station fits its site head on it",
 }
 
 
@@ -195,6 +197,10 @@ def main(argv=None):
     args = ck["args"]
     size = args["size"]
     onnx_path = os.path.join(a.pack_dir, "model.onnx")
+    # the outputs export.py wrote (with the embedding where the model was exported with one)
+    export_rec = os.path.join(a.pack_dir, "model.export.json")
+    shapes = load(export_rec)["outputs"] if os.path.exists(export_rec) else output_shapes(size)
+    names = [n for n in OUTPUT_NAMES + [EMBEDDING_NAME] if n in shapes]
     rows = D.load_rows(a.data_root)
     train_rows = [r for r in rows if r["_split"] == "train"]
     val_rows = [r for r in rows if r["_split"] == "val"]
@@ -212,8 +218,14 @@ def main(argv=None):
         "input": {"name": "image", "shape": ["N", 1, size, size], "dtype": "float32"},
         "input_size": size,
         "preprocess": pp.preprocess_spec(size),
-        "outputs": [{"name": n, "shape": output_shapes(size)[n], "dtype": "float32", "description": OUTPUT_DOC[n]}
-                    for n in OUTPUT_NAMES],
+        "outputs": [{"name": n, "shape": shapes[n], "dtype": "float32", "description": OUTPUT_DOC[n]}
+                    for n in names],
+        **({"embedding": {"name": EMBEDDING_NAME, "dim": shapes[EMBEDDING_NAME][1],
+                          "pooling": "mean then max over the cells of the last encoder feature map, each cell "
+                                     "weighted by the share of it inside the predicted lung fields",
+                          "base_logit": "ln(p / (1 - p)) with p = softmax(cls_logits)[tb_class_index]",
+                          "use": "input of a site-specific head fitted on this station's confirmed cases"}}
+           if EMBEDDING_NAME in shapes else {}),
         "class_names": D.CLASS_NAMES,
         "tb_class_index": 2,
         "tb_score": "100 * softmax(cls_logits)[:, 2]",

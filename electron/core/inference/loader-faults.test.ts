@@ -124,3 +124,21 @@ test('a manifest that declares another output shape than the model has is refuse
   assert.ok(e && ['MODEL_MISMATCH', 'MODEL_CORRUPT'].includes(e.code), `got ${e?.code}`);
   assert.match(e!.message, /cls_logits/);
 });
+
+test('a manifest whose embedding contradicts its declared outputs is refused as MODEL_CORRUPT, naming it', { skip }, async () => {
+  const d = copyPack(fx.dir!);
+  const mp = path.join(d, 'manifest.json');
+  const m = JSON.parse(fs.readFileSync(mp, 'utf8'));
+  assert.ok(m.embedding, 'the tiny pack declares an embedding');
+  m.embedding.dim += 1;
+  fs.writeFileSync(mp, JSON.stringify(m));
+  const e = await refusal(d);
+  assert.equal(e?.code, 'MODEL_CORRUPT');
+  assert.match(e!.message, /embedding/);
+  m.embedding.dim -= 1;
+  m.outputs = m.outputs.filter((o: { name: string }) => o.name !== 'embedding');
+  fs.writeFileSync(mp, JSON.stringify(m));
+  const e2 = await refusal(d);
+  assert.equal(e2?.code, 'MODEL_CORRUPT');
+  assert.match(e2!.message, /embedding/);
+});

@@ -37,6 +37,8 @@ export const ManifestSchema = z.object({
   lung_stride: z.number().int().positive(),
   evidence: z.object({ name: z.string().min(1), stride: z.number().int().positive() }).passthrough().optional(),
   operating_point: z.object({ tb_score_threshold: z.number().min(0).max(100) }).passthrough(),
+  /** the lung-pooled feature vector a station's site head reads (packs from 1.2.1 on) */
+  embedding: z.object({ name: z.string().min(1), dim: z.number().int().positive() }).passthrough().optional(),
   parity_fixture: z.string().optional(),
   intended_use: z.string().optional(),
 }).passthrough();
@@ -64,6 +66,10 @@ export function manifestInconsistencies(m: PackManifest): string[] {
   if (m.evidence) {
     const es = S / m.evidence.stride;
     expect[m.evidence.name] = [null, 1, es, es];
+  }
+  if (m.embedding) {
+    if (!byName.has(m.embedding.name)) out.push(`output ${m.embedding.name} (the embedding) is not declared`);
+    expect[m.embedding.name] = [null, m.embedding.dim];
   }
   for (const [name, dims] of Object.entries(expect)) {
     const o = byName.get(name);
