@@ -148,3 +148,97 @@ def centernet_targets(boxes_list, S: int, stride: int, n_cls: int):
             off[b, :, iy, ix] = (cx - ix, cy - iy)
             msk[b, 0, iy, ix] = 1
     return (torch.from_numpy(hm), torch.from_numpy(wh), torch.from_numpy(off), torch.from_numpy(msk))
+
+
+# ------------------------------------------------------------------ acquisition randomisation (the TB reader)
+def _gauss_kernel(sigma: float):
+    r = max(1, int(math.ceil(3 * sigma)))
+    t = torch.arange(-r, r + 1, dtype=torch.float32)
+    k = torch.exp(-t * t / (2 * sigma * sigma))
+    return k / k.sum(), r
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of [B,1,H,W] with replicated borders."""
+    k, r = _gauss_kernel(sigma)
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
+
+
+def _tone_curve(xi, rng, s):
+    """A monotone grey-level curve of the kind X-ray units apply: gamma, an S-shaped (sigmoid) curve blended with the
+    identity, and a window (clip then rescale)."""
+    xi = xi.pow(math.exp(rng.uniform(-0.5, 0.5) * s))
+    if rng.random() < 0.5 * s:
+        k, c = rng.uniform(3, 10), rng.uniform(0.35, 0.65)
+        lo, hi = 1 / (1 + math.exp(k * c)), 1 / (1 + math.exp(-k * (1 - c)))
+        sc = (torch.sigmoid(k * (xi - c)) - lo) / (hi - lo)
+        a = rng.uniform(0.2, 1.0)
+        xi = a * sc + (1 - a) * xi
+    if rng.random() < 0.3 * s:
+        lo, hi = rng.uniform(0, 0.15), rng.uniform(0.85, 1.0)
+        xi = ((xi - lo) / (hi - lo)).clamp(0, 1)
+    return xi
+
+
+def _jpeg(xi, quality: int):
+    import io
+    from PIL import Image
+    a = (xi[0, 0].clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="JPEG", quality=int(quality))
+    buf.seek(0)
+    b = np.asarray(Image.open(buf), dtype=np.float32) / 255.0
+    return torch.from_numpy(b)[None, None]
+
+
+def acquisition_randomise(x: torch.Tensor, rng: np.random.Generator, strength=1.0) -> torch.Tensor:
+    """x [B,1,S,S] in [0,1]. Per image, each with its own probability: a tone curve; edge enhancement (unsharp
+    masking at one of several scales, as vendors' processing does); loss of resolution (down- then up-sampling);
+    JPEG re-compression; quantum-like noise (grows with the signal) plus electronic noise; and a collimation edge
+    (a band along one border set to black or white)."""
+    B, _, S, _ = x.shape
+    s = strength
+    out = []
+    for b in range(B):
+        xi = x[b:b + 1].clamp(0, 1)
+        xi = _tone_curve(xi, rng, s)
+        if rng.random() < 0.5 * s:
+            sig = float(rng.choice([1.0, 2.0, 4.0, 8.0]))
+            xi = (xi + rng.uniform(0.2, 1.5) * (xi - gaussian_blur(xi, sig))).clamp(0, 1)
+        elif rng.random() < 0.3 * s:
+            xi = gaussian_blur(xi, rng.uniform(0.5, 1.5))
+        if rng.random() < 0.3 * s:
+            f = rng.uniform(1.3, 3.0)
+            n = max(16, int(round(S / f)))
+            xi = F.interpolate(F.interpolate(xi, size=(n, n), mode="area"), size=(S, S), mode="bilinear",
+                               align_corners=False)
+        if rng.random() < 0.5 * s:
+            q = rng.uniform(0.0, 0.03)
+            e = rng.uniform(0.0, 0.015)
+            noise = rng.normal(0, 1, xi.shape).astype(np.float32)
+            xi = xi + torch.from_numpy(noise) * (q * xi.clamp_min(0).sqrt() + e)
+        if rng.random() < 0.25 * s:
+            xi = _jpeg(xi, rng.integers(25, 85))
+        if rng.random() < 0.2 * s:
+            side, w, v = rng.integers(4), int(rng.integers(4, S // 8)), float(rng.choice([0.0, 1.0]))
+            xi = xi.clone()
+            if side == 0:
+                xi[..., :w, :] = v
+            elif side == 1:
+                xi[..., -w:, :] = v
+            elif side == 2:
+                xi[..., :, :w] = v
+            else:
+                xi[..., :, -w:] = v
+        out.append(xi.clamp(0, 1))
+    return torch.cat(out)
+
+
+def warp_pair(img, mask, M, T):
+    """The same random affine (random_affines' M, T) applied to an image and a soft mask, both [B,1,S,S]."""
+    Minv = np.linalg.inv(M)
+    theta = np.concatenate([Minv, -(Minv @ T[:, :, None])], axis=2)
+    grid = F.affine_grid(torch.tensor(theta, dtype=torch.float32), list(img.shape), align_corners=False)
+    return (F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False),
+            F.grid_sample(mask, grid, mode="bilinear", padding_mode="zeros", align_corners=False))

@@ -48,7 +48,16 @@ def cls_allowed(row) -> list:
     raise ValueError(lab)
 
 
-def load_rows(data_root: str, sets=SETS):
+HELD_OUT = "held_out"
+
+
+def load_rows(data_root: str, sets=SETS, hold_out=()):
+    """Manifest rows with their working split (`_split`). Rows of a held-out source get the split 'held_out': they
+    are in no split that training, threshold choice or model selection reads, and are scored only as that
+    source's leave-one-source-out test."""
+    unknown = set(hold_out) - set(sets)
+    if unknown:
+        raise ValueError(f"unknown source(s) to hold out: {sorted(unknown)} (sources: {', '.join(sets)})")
     rows = []
     for s in sets:
         path = os.path.join(data_root, s, "manifest.jsonl")
@@ -81,7 +90,7 @@ def load_rows(data_root: str, sets=SETS):
         if r["_set"] in HOLDOUT_FROM_VAL and sp == "val":
             h = hashlib.sha256(r["id"].encode()).hexdigest()
             sp = "val" if int(h[0], 16) < 8 else "test"
-        r["_split"] = sp
+        r["_split"] = HELD_OUT if r["_set"] in hold_out else sp
         r["_official_split"] = r["split"]
         out.append(r)
     return out
@@ -141,10 +150,11 @@ class Corpus:
     """All images letterboxed to S, cached as float16 [N, S, S] in [0, 1]."""
 
     def __init__(self, data_root: str, size: int, cache_dir: str | None = None,
-                 sets=SETS, ids=None, verbose=True):
+                 sets=SETS, ids=None, verbose=True, hold_out=()):
         self.size = size
         self.data_root = data_root
-        rows = load_rows(data_root, sets)
+        self.hold_out = tuple(sorted(hold_out))
+        rows = load_rows(data_root, sets, hold_out=self.hold_out)
         if ids is not None:
             ids = set(ids)
             rows = [r for r in rows if r["id"] in ids]

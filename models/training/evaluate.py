@@ -131,10 +131,30 @@ def evaluate(net, corpus, splits=("val", "test"), threshold=None, log=print):
             out["tbx11k_official_val_detection"] = d
     if "val" in preds:
         out["display_score"] = display_score_on_val(corpus, *preds["val"])
+    if getattr(corpus, "hold_out", ()):
+        out.update(held_out_blocks(net, corpus, threshold))
     for sp in splits:
         out["splits"][sp]["detection"].pop("_dets", None)
     out["eval_seconds"] = round(time.time() - t0, 1)
     return out
+
+
+def held_out_blocks(net, corpus, threshold):
+    """Leave-one-source-out: every image of each held-out source, scored at the threshold from the other sources'
+    val split; lung Dice there where drawn masks exist."""
+    from . import transfer as TR
+    idx = corpus.indices(D.HELD_OUT)
+    pr = predict(net, corpus, idx)
+    loso, seg = {}, {}
+    for src in corpus.hold_out:
+        sel = [k for k, i in enumerate(idx) if corpus.items[i].source == src]
+        loso[src] = TR.loso_block([corpus.items[idx[k]].label == "tb" for k in sel], pr["tb_score"][sel], threshold)
+        sk = [k for k in sel if corpus.items[idx[k]].seg_idx >= 0 and corpus.items[idx[k]].seg_ok]
+        if sk:
+            d = [(Mx.dice(pr["lung"][k], corpus.seg[corpus.items[idx[k]].seg_idx], 1) +
+                  Mx.dice(pr["lung"][k], corpus.seg[corpus.items[idx[k]].seg_idx], 2)) / 2 for k in sk]
+            seg[src] = {"n": len(sk), "dice_mean_lr": _r(np.mean(d))}
+    return {"loso": loso, "held_out_segmentation": seg}
 
 
 DISPLAY_RULE = ("threshold on the det_heatmap peak score (after class-wise NMS at IoU 0.5, as in the runtime) "

@@ -54,6 +54,12 @@ def parse_args(argv=None):
                     help="only use the batch task's own labels (default: seg batches also train "
                          "cls with Shenzhen TB/normal labels, cls batches train an all-zero heatmap "
                          "on non-TB images)")
+    ap.add_argument("--hold-out-source", action="append", default=[], metavar="NAME",
+                    help="leave this source out of every split that training, threshold choice and selection read; "
+                         "its images are scored only as its leave-one-source-out test (repeatable)")
+    ap.add_argument("--pseudo-lungs", default=None, metavar="CKPT",
+                    help="lung labels for the train images without a drawn lung mask: this checkpoint's lung argmax "
+                         "(the seg task then draws from every train image)")
     ap.add_argument("--ids", default=None, help="(tests) comma-separated ids to restrict the corpus")
     ap.add_argument("--no-final-eval", action="store_true")
     return ap.parse_args(argv)
@@ -131,6 +137,30 @@ def lr_at(step, a):
     return a.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(1.0, t))))
 
 
+@torch.no_grad()
+def add_pseudo_lungs(corpus, ckpt, bs=32):
+    """Give every train image without a drawn lung mask the teacher's lung argmax as its seg label."""
+    from .evaluate import load_net
+    from .augment import normalise_batch
+    teacher, _ = load_net(ckpt)
+    need = corpus.indices("train", lambda it: it.seg_idx < 0)
+    maps = []
+    for k in range(0, len(need), bs):
+        ii = need[k:k + bs]
+        x = torch.from_numpy(corpus.images[ii].astype(np.float32))[:, None]
+        lg = teacher(normalise_batch(x))["lung_logits"]
+        up = F.interpolate(lg, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        maps.append(up.argmax(1).numpy().astype(np.uint8))
+    if not need:
+        return []
+    base = len(corpus.seg)
+    corpus.seg = np.concatenate([corpus.seg, np.concatenate(maps)])
+    for j, i in enumerate(need):
+        corpus.items[i].seg_idx = base + j
+        corpus.items[i].seg_ok = False  # evaluation keeps to the drawn masks
+    return need
+
+
 def seed_all(seed):
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
 
@@ -149,12 +179,20 @@ def train(a):
 
     t0 = time.time()
     ids = a.ids.split(",") if a.ids else None
-    corpus = D.Corpus(a.data_root, a.size, a.cache_dir, ids=ids)
-    log("corpus", n=len(corpus.items), secs=round(time.time() - t0, 1))
+    corpus = D.Corpus(a.data_root, a.size, a.cache_dir, ids=ids, hold_out=a.hold_out_source)
+    log("corpus", n=len(corpus.items), secs=round(time.time() - t0, 1), held_out=list(corpus.hold_out))
+    pseudo = []
+    if a.pseudo_lungs:
+        pseudo = add_pseudo_lungs(corpus, a.pseudo_lungs)
+        log("pseudo_lungs", teacher=a.pseudo_lungs, images=len(pseudo))
     model_kwargs = {}
     net = CXRNet(**model_kwargs)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=a.weight_decay)
-    sampler = D.TaskSampler(corpus, a.sampler, a.batch_size, a.seed,
+    task_idx = None
+    if pseudo:
+        task_idx = D.task_indices(corpus, "train")
+        task_idx["seg"] = sorted(set(task_idx["seg"]) | set(pseudo))
+    sampler = D.TaskSampler(corpus, a.sampler, a.batch_size, a.seed, task_idx=task_idx,
                             mixed_source_mass=getattr(a, "mixed_source_mass", None))
     aug_rng = np.random.default_rng(a.seed + 1)
     train_rows = [r for r in corpus.rows if r["_split"] == "train"]
