@@ -49,6 +49,18 @@ def phantom(w, h, dtype, seed):
     return np.round(img * 65535).astype(np.uint16)
 
 
+def two_stage(net, reader_ckpt, size):
+    """CXRNet + the TB reader as one module (the exported graph)."""
+    from .reader import TwoStage
+    from .train_reader import load_reader
+    reader, rck = load_reader(reader_ckpt)
+    if rck["args"]["size"] != size:
+        raise SystemExit(f"the reader was trained at {rck['args']['size']} px, the network at {size} px")
+    two = TwoStage(net, reader).eval()
+    two.det_stride = net.det_stride
+    return two
+
+
 def output_names(with_embedding):
     return OUTPUT_NAMES + ([EMBEDDING_NAME] if with_embedding else [])
 
@@ -133,6 +145,9 @@ def main(argv=None):
     ap.add_argument("--embedding", action="store_true",
                     help="add the 'embedding' output: the last encoder feature map pooled (mean, max) inside the "
                          "model's own predicted lung fields")
+    ap.add_argument("--reader", default=None, metavar="CKPT",
+                    help="a TB reader checkpoint (train_reader.py): the graph becomes CXRNet followed by the reader on "
+                         "the lung fields; cls_logits and embedding come from the reader (implies --embedding)")
     a = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("CXR_THREADS", "1")))
     ck = torch.load(a.ckpt, map_location="cpu")
@@ -140,6 +155,9 @@ def main(argv=None):
     net.load_state_dict(ck["model"])
     net.eval()
     size = ck["args"]["size"]
+    if a.reader:
+        net = two_stage(net, a.reader, size)
+        a.embedding = True
     sha = export_onnx(net, size, a.out, a.embedding)
     mb = os.path.getsize(a.out) / 1e6
     print(f"exported {a.out} ({mb:.2f} MB) sha256={sha}")
@@ -153,7 +171,8 @@ def main(argv=None):
     with open(os.path.splitext(a.out)[0] + ".export.json", "w") as f:
         json.dump({"sha256": sha, "bytes": os.path.getsize(a.out), "opset": 17, "size": size,
                    "outputs": output_shapes(size, embedding_dim=embedding_dim(net, size) if a.embedding else None),
-                   "checkpoint": a.ckpt, "step": ck.get("step")}, f, indent=1)
+                   "checkpoint": a.ckpt, "step": ck.get("step"),
+                   **({"reader": a.reader} if a.reader else {})}, f, indent=1)
 
 
 if __name__ == "__main__":
