@@ -35,3 +35,22 @@ test('cxr eval --json on a few rows of a manifest', { skip: needsModel() }, asyn
   assert.ok(rep.sources.shenzhen);
   assert.ok(rep.pooled.segmentation === null || rep.pooled.segmentation.n >= 1);
 });
+
+test('cxr eval --source scores only that source, every split unless one is named; an unknown source is refused', { skip: needsModel() }, async () => {
+  const daDb = shenzhenManifest.replace(/shenzhen([/\\])manifest\.jsonl$/, 'tbx11k_extra_da_db$1manifest.jsonl');
+  const r = await runCli(runEval, ['--manifest', shenzhenManifest, '--manifest', daDb, '--source', 'shenzhen', '--limit', '40', ...modelArgs()]);
+  assert.equal(r.code, 0, r.errs.join('\n'));
+  const rep = r.json();
+  assert.equal(rep.split, 'all');
+  assert.deepEqual(Object.keys(rep.sources), ['shenzhen']);
+  assert.equal(rep.pooled.classification.n, 40, 'the first 40 rows of the manifest, whatever their split');
+  const c = rep.pooled.classification;
+  if (c.auc === null) assert.equal(c.auc95, null, 'no interval without both classes');
+  else assert.ok(c.auc95[0] <= c.auc && c.auc <= c.auc95[1]);
+  const v = await runCli(runEval, ['--manifest', shenzhenManifest, '--source', 'shenzhen', '--split', 'val', '--limit', '4', ...modelArgs()]);
+  assert.equal(v.json().split, 'val');
+  const bad = await runCli(runEval, ['--manifest', shenzhenManifest, '--source', 'montgomery', ...modelArgs()]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.json().error.code, 'BAD_REQUEST');
+  assert.match(bad.json().error.message, /montgomery/);
+});

@@ -12,7 +12,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export const DEFAULT_MODEL_DIR = path.join(REPO_ROOT, 'models', 'packs', 'cxr-tb-v1');
 
 const ANALYZE_USAGE = 'Usage: cxr analyze FILE... --json [--model DIR] [--ep auto|cpu|cuda|dml] [--threads N]';
-const EVAL_USAGE = 'Usage: cxr eval --manifest FILE [--manifest FILE...] [--split test|val] [--split-rule pack|manifest] [--limit N] --json [--model DIR] [--ep auto|cpu|cuda|dml]';
+const EVAL_USAGE = 'Usage: cxr eval --manifest FILE [--manifest FILE...] [--source NAME...] [--split test|val|train|all] [--split-rule pack|manifest] [--limit N] --json [--model DIR] [--ep auto|cpu|cuda|dml]\n  --source NAME  score only that source (the manifest folder name, e.g. shenzhen); with --source the default split is all';
 
 export function parse(args: string[], extra: ParseArgsConfig['options'], out: Out, usage: string): { values: Record<string, unknown>; positionals: string[] } | null {
   try {
@@ -97,6 +97,7 @@ export async function runEval(args: string[], out: Out): Promise<number> {
   const p = parse(args, {
     manifest: { type: 'string', multiple: true },
     split: { type: 'string' },
+    source: { type: 'string', multiple: true },
     'split-rule': { type: 'string' },
     limit: { type: 'string' },
   }, out, EVAL_USAGE);
@@ -106,9 +107,10 @@ export async function runEval(args: string[], out: Out): Promise<number> {
     return 0;
   }
   const manifests = [...((p.values.manifest as string[] | undefined) ?? []), ...p.positionals];
-  const split = (p.values.split as string | undefined) ?? 'test';
+  const sources = (p.values.source as string[] | undefined) ?? [];
+  const split = (p.values.split as string | undefined) ?? (sources.length ? 'all' : 'test');
   const rule = (p.values['split-rule'] as string | undefined) ?? 'pack';
-  if (!manifests.length || !['test', 'val', 'train'].includes(split) || !['pack', 'manifest'].includes(rule)) {
+  if (!manifests.length || !['test', 'val', 'train', 'all'].includes(split) || !['pack', 'manifest'].includes(rule)) {
     out.err(`cxr eval: ${!manifests.length ? 'no --manifest given' : 'bad --split or --split-rule'}\n${EVAL_USAGE}`);
     return 2;
   }
@@ -116,7 +118,8 @@ export async function runEval(args: string[], out: Out): Promise<number> {
   if (!analyzer) return 2;
   try {
     const report = await evaluateManifest(analyzer, manifests, {
-      split: split as 'test' | 'val' | 'train',
+      split: split as 'test' | 'val' | 'train' | 'all',
+      sources,
       splitRule: rule as 'pack' | 'manifest',
       limit: p.values.limit ? Number(p.values.limit) : undefined,
       onProgress: p.values.json ? undefined : (d, n) => { if (d % 25 === 0 || d === n) out.err(`  ${d}/${n}`); },

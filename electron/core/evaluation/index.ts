@@ -13,7 +13,7 @@ import { analyzeDetailed, decodeFile, type Analyzer } from '../inference/index';
 import { rasterizePolygon, type Point } from '../inference/postprocess';
 import type { Letterbox } from '../inference/preprocess';
 import {
-  averagePrecision, binaryStats, cocoMap, dice, maskIou, mean, meanAp50, rocAuc, sensitivityAtSpecificity,
+  averagePrecision, binaryStats, bootstrapInterval, cocoMap, dice, maskIou, mean, meanAp50, rocAuc, sensitivityAtSpecificity,
   specificityAtSensitivity, type DetBox, type GtBox,
 } from './metrics';
 import { evaluateLanguage, type LanguageItem, type LanguageReport } from './language';
@@ -24,7 +24,10 @@ export { evaluateLanguage, groundTruthQuestions, readingFindings, type LanguageR
 export type SplitRule = 'pack' | 'manifest';
 
 export interface EvaluateOptions {
-  split?: 'test' | 'val' | 'train';
+  /** 'all': every row, whatever its split (a source the model never saw, scored whole) */
+  split?: 'test' | 'val' | 'train' | 'all';
+  /** only the rows of these sources (the manifest's folder name, e.g. shenzhen) */
+  sources?: string[];
   splitRule?: SplitRule;
   /** lowest box score kept for AP (the display threshold hides low-scoring boxes, which AP needs) */
   detScoreFloor?: number;
@@ -140,6 +143,8 @@ function block(items: Collected[], threshold: number, classNames: string[], detC
     accuracy: r4(st.accuracy), sensitivity: r4(st.sensitivity), specificity: r4(st.specificity),
     tp: st.tp, tn: st.tn, fp: st.fp, fn: st.fn,
     auc: r4(rocAuc(y, s)),
+    /** stratified bootstrap 95 % interval of the AUC (2000 draws, fixed seed) */
+    auc95: bootstrapInterval(y, s, rocAuc)?.map(r4) ?? null,
     specificityAt90Sensitivity: at90 ? r4(at90.specificity) : null,
     sensitivityAt70Specificity: at70 ? r4(at70.sensitivity) : null,
     accuracy3: exact.length ? r4(exact.filter((c) => c.argmax === want(c.label)).length / exact.length) : null,
@@ -198,9 +203,14 @@ export async function evaluateManifest(analyzer: Analyzer, manifestPath: string 
   const m = analyzer.pack.manifest;
   const detClasses = m.det_class_names;
   const rows = paths.flatMap((p) => {
-    const r = readManifest(p, rule).filter((x) => x._split === split);
+    const r = readManifest(p, rule).filter((x) => (split === 'all' || x._split === split) && (!opts.sources?.length || opts.sources.includes(x._source)));
     return opts.limit ? r.slice(0, opts.limit) : r;
   });
+  if (opts.sources?.length) {
+    const known = new Set(paths.map((p) => path.basename(path.dirname(path.resolve(p)))));
+    const missing = opts.sources.filter((s) => !known.has(s));
+    if (missing.length) throw new AppError('BAD_REQUEST', `No manifest of source ${missing.join(', ')} was given (sources: ${[...known].join(', ')}).`);
+  }
   const collected: Collected[] = [];
   const language: LanguageItem[] = [];
   const failures: EvaluationReport['failures'] = [];

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  accuracy, averagePrecision, binaryStats, cocoAp, cocoMap, dice, maskIou, meanAp50, rocAuc,
-  sensitivityAtSpecificity, specificityAtSensitivity, type DetBox, type GtBox,
+  accuracy, averagePrecision, binaryStats, bootstrapInterval, cocoAp, cocoMap, dice, maskIou, meanAp50, rocAuc,
+  seededRandom, sensitivityAtSpecificity, specificityAtSensitivity, type DetBox, type GtBox,
 } from './metrics';
 
 const close = (a: number | null, b: number, eps = 1e-9) => assert.ok(a !== null && Math.abs(a - b) < eps, `${a} != ${b}`);
@@ -74,4 +74,18 @@ test('Dice and IoU of masks', () => {
   close(dice([1, 2, 2, 0], [1, 2, 0, 0], 2), 2 / 3);
   close(maskIou([1, 2, 2, 0], [1, 2, 0, 0], 2), 0.5);
   assert.equal(dice([0, 0], [0, 0]), null);
+});
+
+test('bootstrap interval: deterministic, contains the statistic, narrower with more data', () => {
+  const y: boolean[] = [];
+  const s: number[] = [];
+  const rnd = seededRandom(7);
+  for (let i = 0; i < 400; i++) { y.push(i % 2 === 0); s.push((i % 2 === 0 ? 1 : 0) + rnd() * 1.5); }
+  const small = bootstrapInterval(y.slice(0, 40), s.slice(0, 40), rocAuc, 500)!;
+  assert.deepEqual(small, bootstrapInterval(y.slice(0, 40), s.slice(0, 40), rocAuc, 500));
+  const big = bootstrapInterval(y, s, rocAuc, 500)!;
+  const auc = rocAuc(y, s)!;
+  assert.ok(big[0] <= auc && auc <= big[1]);
+  assert.ok(big[1] - big[0] < small[1] - small[0]);
+  assert.equal(bootstrapInterval([true, true], [1, 2], rocAuc), null);
 });

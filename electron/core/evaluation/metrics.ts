@@ -61,6 +61,42 @@ export function rocAuc(y: boolean[], scores: number[]): number | null {
   return (sum - (npos * (npos + 1)) / 2) / (npos * nneg);
 }
 
+/** A small seeded generator (mulberry32): bootstrap intervals come out the same on every run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Stratified percentile bootstrap 95 % interval of a statistic of (truth, score): the positives and the negatives
+ * are each resampled with replacement, `draws` times, from a seeded generator. Null without both classes.
+ */
+export function bootstrapInterval(y: boolean[], scores: number[], stat: (y: boolean[], s: number[]) => number | null, draws = 2000, seed = 1): [number, number] | null {
+  const pos: number[] = [];
+  const neg: number[] = [];
+  y.forEach((v, i) => (v ? pos : neg).push(scores[i]));
+  if (!pos.length || !neg.length) return null;
+  const rnd = seededRandom(seed);
+  const yy = [...pos.map(() => true), ...neg.map(() => false)];
+  const vals: number[] = [];
+  const ss = new Array<number>(yy.length);
+  for (let d = 0; d < draws; d++) {
+    for (let i = 0; i < pos.length; i++) ss[i] = pos[Math.floor(rnd() * pos.length)];
+    for (let i = 0; i < neg.length; i++) ss[pos.length + i] = neg[Math.floor(rnd() * neg.length)];
+    const v = stat(yy, ss);
+    if (v !== null) vals.push(v);
+  }
+  vals.sort((a, b) => a - b);
+  const q = (p: number) => vals[Math.min(vals.length - 1, Math.max(0, Math.round(p * (vals.length - 1))))];
+  return [q(0.025), q(0.975)];
+}
+
 /** Highest threshold whose sensitivity is ≥ target, and the specificity there (score ≥ threshold = positive). */
 export function specificityAtSensitivity(y: boolean[], scores: number[], target = 0.9): { threshold: number; sensitivity: number; specificity: number } | null {
   const pos = scores.filter((_, i) => y[i]).sort((a, b) => b - a);
