@@ -112,6 +112,10 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
   const info: ImageInfo | null = detail?.images[imageIndex] ?? null;
   const editor = useEditor(info);
   const ed = editor.controller;
+  // Signing waits for the open image's last edit to be stored: what is signed is what is on screen.
+  const flushEdits = useCallback(async () => {
+    await ed?.flush();
+  }, [ed]);
 
   // The pixels of the shown image, and an engine for them.
   useEffect(() => {
@@ -540,7 +544,7 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
         </button>
         <ExportMenu caseId={caseId} imageId={info?.imageId ?? null} />
       </div>
-      <SignoffBar caseId={caseId} />
+      <SignoffBar caseId={caseId} flushEdits={flushEdits} />
       <ArchiveResults caseId={caseId} />
       {ed && <EditorBar controller={ed} keymap={keymap} hasHeatmap={!!editor.evidence} onHelp={() => setHelpOpen(true)} onReload={editor.reload} notice={notice} />}
       {editor.error && (
