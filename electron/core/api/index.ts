@@ -20,6 +20,7 @@ import { importBytes } from '../importing/index';
 import { AnalysisQueue, type ReadingModel } from '../analysis/index';
 import { loadModelPack, createAnalyzer, analyzeImage, type Analyzer, type EpRequest } from '../inference/index';
 import type { AnalysisView, AnalysisProgress } from '../../contract/index';
+import { operatingThreshold, triageOf } from '../triage/index';
 
 import { APP_NAME, APP_VERSION } from '../app';
 
@@ -114,7 +115,7 @@ export class Workstation {
         }
         return outcome;
       },
-      'cases:list': (q) => store.findCasesForWorklist(q),
+      'cases:list': (q) => store.findCasesForWorklist(q, store.scoredModels().map((m) => ({ model: m.model, threshold: operatingThreshold(m) }))),
       'cases:get': ({ caseId }) => store.getCase(caseId),
       'images:pixels': ({ imageId }) => ({ imageId, bytes: store.readPixels(imageId) }),
       'analysis:status': () => this.analysisProgress(),
@@ -249,14 +250,21 @@ export async function dispatch(handlers: Handlers, name: unknown, rawRequest: un
 
 function toAnalysisView(a: ReturnType<CaseStore['getAnalysis']>): AnalysisView | null {
   if (!a) return null;
-  const r = a.result as Omit<AnalysisView, 'imageId' | 'createdAt' | 'evidence'> & { evidence?: { width: number; height: number; origin: [number, number]; cell: [number, number] } };
+  const r = a.result as Omit<AnalysisView, 'imageId' | 'createdAt' | 'evidence' | 'threshold' | 'flagged'> & {
+    threshold?: number;
+    evidence?: { width: number; height: number; origin: [number, number]; cell: [number, number] };
+  };
+  const { threshold, flagged } = triageOf({ model: a.model, packThreshold: r.threshold ?? null, tbScore: a.tbScore });
   return {
     imageId: a.imageId,
     tbScore: a.tbScore,
-    threshold: r.threshold,
+    threshold,
+    flagged,
     label: a.label,
     probabilities: r.probabilities,
     boxes: r.boxes,
+    candidates: r.candidates ?? [],
+    displayScore: typeof r.displayScore === 'number' ? r.displayScore : null,
     lungs: r.lungs,
     zones: r.zones,
     evidence: r.evidence && a.evidence ? { ...r.evidence, grid: a.evidence } : null,

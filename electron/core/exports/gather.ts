@@ -12,6 +12,7 @@ import type { CaseStore } from '../store/index';
 import { SOP_CLASS, uid } from './dicom';
 import { readSourceAttributes, type SourceDicomAttributes } from './source';
 import type { ExportInput, ExportMask, SegmentAlgorithmType, SignatureInfo } from './types';
+import { triageOf } from '../triage/index';
 
 export interface GatherOptions {
   /** the image to export (default: the case's image with the highest TB score, else its first) */
@@ -186,7 +187,7 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
           analysisId: analysis.analysisId,
           model: analysis.model,
           tbScore: analysis.tbScore,
-          threshold: typeof result.threshold === 'number' ? result.threshold : null,
+          ...triageOf({ model: analysis.model, packThreshold: typeof result.threshold === 'number' ? result.threshold : null, tbScore: analysis.tbScore }),
           label: analysis.label,
           probabilities: Array.isArray(result.probabilities) ? result.probabilities : [],
           createdAt: analysis.createdAt,

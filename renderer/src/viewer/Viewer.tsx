@@ -161,6 +161,9 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
     const overlay = new OverlayRenderer({ masks: n.masks, marks: n.marks }, ed.width, ed.height);
     overlay.setDoc(ed.doc, ed.selected);
     overlay.setEvidence(editor.evidence);
+    // A flagged image with no box: where to look is the model's strongest regions and its evidence map.
+    overlay.setCandidates(editor.candidates);
+    if (editor.lowConfidence && editor.evidence) ed.revealLayer('heatmap');
     overlay.setVisibility(ed.layers, ed.heatmapOpacity);
     overlay.repaintMasks(null, false);
     const input = new ToolInput(ed, overlay);
@@ -191,7 +194,7 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
       n.marks.batchDraw();
       if (tools.current === input) tools.current = null;
     };
-  }, [engine, ed, editor.evidence, nodesReady]);
+  }, [engine, ed, editor.evidence, editor.candidates, editor.lowConfidence, nodesReady]);
 
   // A notice (a fill that found nothing to fill) goes away after a while.
   useEffect(() => {
@@ -576,7 +579,7 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
         >
           <MemoStage width={size.w} height={size.h} onNodes={onNodes} />
         </div>
-        {info && <AiPanel imageId={info.imageId} editor={ed} />}
+        {info && <AiPanel caseId={caseId} imageId={info.imageId} editor={ed} />}
         {info && <ReadingDock caseId={caseId} imageId={info.imageId} />}
         {helpOpen && <ShortcutHelp keymap={keymap} onChange={setKeymap} onClose={() => setHelpOpen(false)} />}
         {detail && info && view && (
