@@ -73,8 +73,10 @@ export const ImageInfo = z.object({
   /** Smallest and largest stored pixel value. */
   minPixel: z.number(),
   maxPixel: z.number(),
-  /** Window presets in modality units; the first is the default. */
+  /** Window presets in modality units: the file's own windows first, then Auto and Full range. */
   windows: z.array(WindowPreset).min(1),
+  /** the preset the viewer opens the image with (the file's window when it is plausible for the image, else Auto), and why */
+  initialWindow: z.object({ index: z.number().int().min(0), source: z.enum(['file', 'auto']), reason: z.string() }),
   modality: z.string().nullable(),
   view: z.string().nullable(),
   sourceName: z.string(),

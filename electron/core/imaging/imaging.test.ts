@@ -11,6 +11,7 @@ import type * as PngjsNs from 'pngjs';
 import type * as JpegJsNs from 'jpeg-js';
 import { AppError } from '../errors';
 import {
+  chooseInitialWindow,
   computeDefaultWindow,
   computePixelStats,
   configureImaging,
@@ -180,6 +181,13 @@ describe('shared sample DICOMs', { skip: HAVE_SAMPLES ? false : `no samples at $
     const jpg = await decodeImage(new Uint8Array(fs.readFileSync(path.join(SAMPLES, 'siim_cr_chest_pa_jpegbaseline.dcm'))), 'x.dcm');
     assert.deepEqual(jpg.pixelSpacing, [0.168, 0.168]);
     assert.equal(jpg.windows[0].name, 'Auto (1st–99th percentile)');
+    // the initial window: the file's where it fits the image's values, else Auto, saying why
+    assert.deepEqual(chooseInitialWindow(raw.windows), { index: 0, source: 'file', reason: 'The file’s window (File window, W 1024 / L 550) is used: it fits the image’s values.' });
+    const j2kInitial = chooseInitialWindow(j2k.windows);
+    assert.equal(j2kInitial.source, 'auto');
+    assert.equal(j2k.windows[j2kInitial.index].name, 'Auto (1st–99th percentile)');
+    assert.match(j2kInitial.reason, /W 30000 \/ L 15000\) would spread the image’s values over only 69% of the grey scale \(washed out\)/);
+    assert.deepEqual(chooseInitialWindow(jpg.windows), { index: 0, source: 'auto', reason: 'The file names no window: Auto (1st to 99th percentile of the image’s values) is used.' });
     const mono1 = await decodeImage(new Uint8Array(fs.readFileSync(path.join(SAMPLES, 'siim_cr_chest_pa_jpegbaseline_MONOCHROME1_edited.dcm'))), 'x.dcm');
     assert.equal(mono1.photometric, 'MONOCHROME1');
     assert.deepEqual(mono1.pixels, jpg.pixels, 'only the photometric tag differs');
@@ -768,4 +776,17 @@ test('a DICOM without its preamble (DICM at offset 0) decodes', async () => {
   const px = testImage(4, 4, 12);
   const img = await decodeImage(makeDicom({ bitsStored: 12, pixels: px }).subarray(128), 'nopre.dcm');
   assert.deepEqual(img.pixels, px);
+});
+
+test('initial window: a file window beside the image\'s values (other units) gives way to Auto; one inside them is kept', () => {
+  const auto = { name: 'Auto (1st–99th percentile)', center: 2000, width: 2000 };
+  const full = { name: 'Full range', center: 2000, width: 4000 };
+  const beside = chooseInitialWindow([{ name: 'LUNG', center: -600, width: 1500 }, auto, full]);
+  assert.equal(beside.index, 1);
+  assert.match(beside.reason, /leaves 100% of the image’s values black or white/);
+  // a narrow window inside the image's values (a deliberate choice) is the file's to make
+  assert.equal(chooseInitialWindow([{ name: 'SOFT', center: 2200, width: 800 }, auto, full]).source, 'file');
+  // at the bounds: three quarters of the grey scale is enough, a little less is not
+  assert.equal(chooseInitialWindow([{ name: 'W', center: 2000, width: 2000 / 0.75 }, auto, full]).source, 'file');
+  assert.equal(chooseInitialWindow([{ name: 'W', center: 2000, width: 2000 / 0.74 }, auto, full]).source, 'auto');
 });

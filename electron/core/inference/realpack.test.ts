@@ -172,3 +172,22 @@ test('real pack: non-square image — output shapes, and lungs map back to origi
   console.log(`  ${row.id} in a ${W}x${H} canvas at (${ox}, ${oy}): letterbox ${g.newW}x${g.newH} pad (${g.padX}, ${g.padY}); lung Dice vs ground truth R ${dR.toFixed(3)} / L ${dL.toFixed(3)} (unshifted R ${dWrong.toFixed(3)}); tbScore ${r.tbScore.toFixed(2)}`);
   assert.ok(dR >= 0.85 && dL >= 0.85, `lung outlines do not land on the ground truth: R ${dR}, L ${dL}`);
 });
+
+test('real pack: where no box reaches the display score, the strongest regions below it come back as low-confidence candidates, and the boxes are unchanged', { skip }, async () => {
+  const row = await firstTb();
+  const { decoded, ms } = await decodeFile(row._path);
+  const shown = (await analyzeDetailed(analyzer, decoded, ms)).result;
+  // A display score no box reaches: every proposal becomes a candidate instead.
+  const strict = (await analyzeDetailed(analyzer, decoded, ms, { minBoxScore: 0.999 })).result;
+  assert.deepEqual(strict.boxes, []);
+  assert.equal(strict.displayScore, 0.999);
+  assert.ok(strict.candidates.length >= 1 && strict.candidates.length <= 3, JSON.stringify(strict.candidates));
+  for (let i = 1; i < strict.candidates.length; i++) assert.ok(strict.candidates[i - 1].score >= strict.candidates[i].score);
+  assert.ok(strict.candidates.every((c) => c.score >= 0.02 && c.score < 0.999));
+  // the strongest candidate is the strongest box a lower display score would have shown
+  const loose = (await analyzeDetailed(analyzer, decoded, ms, { minBoxScore: 0.02 })).result;
+  assert.deepEqual(strict.candidates[0], loose.boxes[0]);
+  // with the pack's own display score, the boxes are what they were and there are no candidates when one is shown
+  if (shown.boxes.length) assert.deepEqual(shown.candidates, []);
+  assert.ok(shown.boxes.every((b) => b.score >= shown.displayScore));
+});

@@ -20,6 +20,7 @@ import { encryptPlainStore, openEncryptedDatabase, openPlainDatabase } from './e
 import { completePendingSwap, sweepStaleWork } from './swap';
 import { runMigrations, latestVersion, refuseNewer } from './migrate';
 import type { DecodedImage } from '../imaging/types';
+import { chooseInitialWindow } from '../imaging/pixels';
 import type { WorklistQuery, WorklistRow, CaseDetail, ImageInfo, CaseStatus, WorklistSortKey } from '../../contract/index';
 
 export { runMigrations, latestVersion } from './migrate';
@@ -1001,6 +1002,7 @@ const IMAGE_SELECT = `SELECT i.id, i.sop_instance_uid, i.series_ref, i.rows, i.c
   FROM images i JOIN series se ON se.id = i.series_ref`;
 
 function toImageInfo(r: ImageRow): ImageInfo {
+  const windows = JSON.parse(r.windows_json) as ImageInfo['windows'];
   return {
     imageId: r.id,
     caseId: r.study_ref,
@@ -1014,7 +1016,8 @@ function toImageInfo(r: ImageRow): ImageInfo {
     pixelSpacing: r.spacing_row && r.spacing_col ? [r.spacing_row, r.spacing_col] : null,
     minPixel: r.min_pixel,
     maxPixel: r.max_pixel,
-    windows: JSON.parse(r.windows_json),
+    windows,
+    initialWindow: chooseInitialWindow(windows),
     modality: r.modality,
     view: r.view_position,
     sourceName: r.source_name,

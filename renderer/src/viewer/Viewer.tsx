@@ -605,7 +605,13 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
             <div className="ov ov-bl">
               <div data-testid="wl-readout">
                 W: {fmt(view.width)} L: {fmt(view.center)}
+                {presetValue !== 'custom' ? ` · ${info.windows[Number(presetValue)]?.name ?? ''}` : ''}
               </div>
+              {presetValue === String(info.initialWindow.index) && info.initialWindow.source === 'auto' && info.windows.length > 2 && (
+                <div data-testid="wl-initial-reason" className="ov-note">
+                  {info.initialWindow.reason}
+                </div>
+              )}
               <div>
                 Zoom <span data-testid="zoom-readout">{Math.round(view.zoom * 100)}%</span>
                 {view.fitted ? ' (fit)' : ''}
