@@ -74,11 +74,11 @@ export async function runAnalyze(args: string[], out: Out): Promise<number> {
       try {
         const r = await analyzeFile(analyzer, file);
         const line = {
-          file, tbScore: r.tbScore, threshold: r.threshold, probabilities: r.probabilities, label: r.label, boxes: r.boxes,
+          file, tbScore: r.tbScore, threshold: r.threshold, probabilities: r.probabilities, label: r.label, boxes: r.boxes, candidates: r.candidates, displayScore: r.displayScore,
           lungs: r.lungs, zones: r.zones, image: r.image, timingsMs: r.timingsMs, model: r.model,
         };
         if (p.values.json) out.log(JSON.stringify(line));
-        else out.log(`${file}: TB score ${r.tbScore.toFixed(1)} (threshold ${r.threshold}) ${r.label}; ${r.boxes.length} boxes; ${r.timingsMs.total} ms on ${r.model.ep}`);
+        else out.log(`${file}: TB score ${r.tbScore.toFixed(1)} (threshold ${r.threshold}) ${r.label}; ${r.boxes.length} boxes${r.candidates.length ? ` (${r.candidates.length} low-confidence regions)` : ''}; ${r.timingsMs.total} ms on ${r.model.ep}`);
       } catch (e) {
         failed++;
         const error = toErrorInfo(e);

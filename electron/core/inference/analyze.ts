@@ -22,7 +22,7 @@ export interface AnalysisResult {
   label: string;
   boxes: Box[];
   /**
-   * When no box reaches the display score: the model's strongest regions below it (at most CANDIDATE_COUNT, scoring at
+   * When no box reaches the display score: the model's strongest regions below it (at most CANDIDATE_COUNT, one per region, scoring at
    * least CANDIDATE_FLOOR), for a reader to look at as low-confidence evidence. Never findings. Empty otherwise.
    */
   candidates: Box[];
@@ -88,7 +88,7 @@ export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage,
     .map((b) => boxToSource(g, b, m.det_class_names[b.cls]))
     .filter((b) => b.w > 0 && b.h > 0);
   const boxes = peaks.filter((b) => b.score >= minBox);
-  const candidates = boxes.length ? [] : peaks.slice(0, CANDIDATE_COUNT);
+  const candidates = boxes.length ? [] : distinctRegions(peaks, CANDIDATE_COUNT);
   const [nL, L] = out.lung_logits.dims;
   const labels = lungLabelMap(out.lung_logits.data, nL, L, g);
   const ri = m.lung_class_names.indexOf('right_lung');
@@ -129,6 +129,22 @@ export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage,
 
 function r2(v: number): number {
   return Math.round(v * 100) / 100;
+}
+
+/** The first `n` boxes (by score) that do not overlap a higher one at IoU > 0.5 whatever its class: one region, one outline. */
+function distinctRegions(sorted: Box[], n: number): Box[] {
+  const iou = (a: Box, b: Box) => {
+    const iw = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+    const ih = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+    if (iw <= 0 || ih <= 0) return 0;
+    return (iw * ih) / (a.w * a.h + b.w * b.h - iw * ih);
+  };
+  const kept: Box[] = [];
+  for (const b of sorted) {
+    if (kept.length === n) break;
+    if (!kept.some((k) => iou(k, b) > 0.5)) kept.push(b);
+  }
+  return kept;
 }
 
 function roundBox(b: Box): Box {

@@ -13,8 +13,19 @@ import { AnalysisStatus } from '../analysis/AnalysisStatus';
 import { UserMenu } from '../accounts/UserMenu';
 import { SettingsDialog } from '../settings/SettingsDialog';
 
+/** The open case is kept in the address (#case=N), so that a reload (or a restart of the page) opens it again. */
+function caseInAddress(): number | null {
+  const m = /^#case=(\d+)$/.exec(window.location.hash);
+  return m ? Number(m[1]) : null;
+}
+
+function putCaseInAddress(caseId: number | null): void {
+  const url = `${window.location.pathname}${window.location.search}${caseId === null ? '' : `#case=${caseId}`}`;
+  window.history.replaceState(window.history.state, '', url);
+}
+
 export function App() {
-  const [openCase, setOpenCase] = useState<number | null>(null);
+  const [openCase, setOpenCase] = useState<number | null>(caseInAddress);
   const [refreshSignal, setRefreshSignal] = useState(0);
   const [dragging, setDragging] = useState(false);
   const [appInfo, setAppInfo] = useState<string>('');
@@ -72,6 +83,7 @@ export function App() {
     };
   }, [start, toasts]);
 
+  useEffect(() => putCaseInAddress(openCase), [openCase]);
   const back = useCallback(() => setOpenCase(null), []);
   const open = useCallback((caseId: number) => setOpenCase(caseId), []);
 
