@@ -5,7 +5,7 @@ export default defineConfig({
   testMatch: /.*\.spec\.ts/,
   timeout: 60_000,
   workers: 1,
-  reporter: [['list']],
+  reporter: [['list'], ['./skip-reporter.ts']],
   use: {
     headless: true,
     viewport: { width: 1400, height: 900 },

@@ -29,6 +29,7 @@ import { FINDING_COLOURS, MASK_COLOURS, layerLegend } from '../../contract/prese
 import { datasetsDir, tempDbPath, tempDir } from '../../testing/index';
 import { capture } from '../../testing/cli';
 import { main } from '../../cli/index';
+import { missingTools } from '../../testing/tools';
 import {
   buildExport, exportCase, exportCaseToFile, gatherExportInput, matchesOutline, packBits, packFramesLsbFirst, writeFileAtomic, boxPolyline, buildDicomResults, renderKeyImage,
   type ExportInput,
@@ -44,9 +45,8 @@ const PNG_CXR = path.join(datasetsDir, 'tbx11k', 'images', 'tb0003.png');
 const NOW = '2026-03-02T09:30:00.000Z';
 const MODEL = { name: 'cxr-tb-v1', version: '1.0.0', sha256: 'ab'.repeat(32), ep: 'cpu' };
 
-const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const noSamples = !fs.existsSync(RG1) && `the shared DICOM samples are not at ${SAMPLES}`;
-const needs = (...tools: string[]) => noSamples || (tools.filter((t) => !has(t)).map((t) => `${t} is not installed`).join(', ') || false);
+const needs = (...tools: string[]) => noSamples || missingTools(...tools);
 
 const code = (c: string) => (e: unknown) => e instanceof AppError && e.code === c;
 

@@ -81,6 +81,8 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
   const [keymap, setKeymap] = useState<KeyMap>(() => loadKeyMap());
   const [helpOpen, setHelpOpen] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  // where messages about the case (an export's result) show: over the top of the image, covering no control
+  const [noticeSlot, setNoticeSlot] = useState<HTMLDivElement | null>(null);
   const tools = useRef<ToolInput | null>(null);
 
   // The case.
@@ -545,7 +547,7 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
         <button type="button" className="btn" data-testid="tool-reset" disabled={!engine} onClick={() => engine?.reset()} title="Reset window, zoom and invert (R)">
           Reset
         </button>
-        <ExportMenu caseId={caseId} imageId={info?.imageId ?? null} />
+        <ExportMenu caseId={caseId} imageId={info?.imageId ?? null} noticeSlot={noticeSlot} />
       </div>
       <SignoffBar caseId={caseId} flushEdits={flushEdits} />
       <ArchiveResults caseId={caseId} />
@@ -579,6 +581,7 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
         >
           <MemoStage width={size.w} height={size.h} onNodes={onNodes} />
         </div>
+        <div className="viewer-notices" ref={setNoticeSlot} />
         {info && <AiPanel caseId={caseId} imageId={info.imageId} editor={ed} />}
         {info && <ReadingDock caseId={caseId} imageId={info.imageId} />}
         {helpOpen && <ShortcutHelp keymap={keymap} onChange={setKeymap} onClose={() => setHelpOpen(false)} />}
