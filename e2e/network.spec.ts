@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { syntheticDicom } from '../bench/synthetic';
 import { TestOrthanc, orthancMissing } from '../electron/core/network/testOrthanc';
+import { missingTools } from '../electron/testing/tools';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -25,7 +26,8 @@ function storescu(port: number, file: string): Promise<string> {
 }
 
 test('the receiver, turned on in the settings, brings a pushed image into the worklist', async ({ page }) => {
-  test.skip(!fs.existsSync('/usr/bin/storescu'), 'dcmtk (storescu) is not installed');
+  const noStorescu = missingTools('storescu');
+  test.skip(noStorescu !== false, noStorescu || '');
   const app = await startApp(undefined, { signIn: 'administrator', page });
   try {
     await page.goto(app.url);

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { summarize } from './test-summary.mjs';
 
 const STAGES = [
   { name: 'type check', cmd: ['npm', 'run', '--silent', 'typecheck'] },
@@ -36,34 +37,6 @@ const skips = fs
   .filter(Boolean)
   .map((l) => JSON.parse(l));
 fs.rmSync(path.dirname(skipLog), { recursive: true, force: true });
-const ci = process.env.CI === 'true';
-const missingTool = skips.filter((s) => s.reason.includes('missing tool:'));
-
-const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-console.log(`\nnpm test: ${ran.join(', ')} (${minutes} min in all)`);
-if (skips.length) {
-  const byReason = new Map();
-  for (const s of skips) {
-    const key = `${s.stage}: ${s.reason}`;
-    byReason.set(key, [...(byReason.get(key) ?? []), s.name]);
-  }
-  const count = (stage) => skips.filter((s) => s.stage === stage).length;
-  const parts = ['unit', 'python', 'e2e'].filter((s) => count(s)).map((s) => `${count(s)} ${s}`);
-  console.log(`npm test: ${skips.length} test${skips.length === 1 ? '' : 's'} skipped (${parts.join(', ')}):`);
-  for (const [reason, names] of byReason) console.log(`  - ${names.length} × ${reason}${names.length <= 3 ? ` [${names.join('; ')}]` : ''}`);
-} else if (!failed) {
-  console.log('npm test: no test skipped');
-}
-if (failed) {
-  console.log(`npm test: FAILED in the ${failed}`);
-  process.exit(1);
-}
-if (missingTool.length) {
-  if (ci) {
-    console.log(`npm test: FAILED: ${missingTool.length} test${missingTool.length === 1 ? '' : 's'} skipped for a missing tool under CI (run scripts/install-system-packages.sh)`);
-    process.exit(1);
-  }
-  console.log(`npm test: passed, but ${missingTool.length} test${missingTool.length === 1 ? '' : 's'} did not run for want of a tool: scripts/install-system-packages.sh installs them all`);
-} else {
-  console.log(`npm test: passed${skips.length ? ' (none of the skips is for want of a tool)' : ''}`);
-}
+const { lines, exitCode } = summarize(skips, { ran, minutes: ((Date.now() - started) / 60_000).toFixed(1), failed, ci: process.env.CI === 'true' });
+console.log(`\n${lines.join('\n')}`);
+process.exit(exitCode);

@@ -37,5 +37,5 @@ export function missingTools(...tools: string[]): string | false {
 /** "missing tool: storescu, echoscu (Debian package dcmtk; scripts/install-system-packages.sh installs it)" */
 export function missingToolReason(tools: string[], what?: string): string {
   const packages = [...new Set(tools.map((t) => TOOL_PACKAGES[t] ?? t))].join(' ');
-  return `${MISSING_TOOL} ${what ?? tools.join(', ')} (Debian package${packages.includes(' ') ? 's' : ''} ${packages}; scripts/install-system-packages.sh installs it)`;
+  return `${MISSING_TOOL} ${what ?? tools.join(', ')} (Debian package${packages.includes(' ') ? 's' : ''} ${packages}; scripts/install-system-packages.sh installs ${packages.includes(' ') ? 'them' : 'it'})`;
 }
