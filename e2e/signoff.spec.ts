@@ -130,6 +130,8 @@ test('a radiologist signs; findings and report lock; a technician cannot sign; a
   // ---- the radiologist signs ----
   await page.getByTestId('logout-button').click();
   await logInViaUi(page, rad.username, E2E_PASSWORD);
+  // the test's own calls below act as the radiologist too (each browser, and the test, signs in for itself)
+  await signInAs(app, 'radiologist');
   await worklist.open(0);
   await page.getByTestId('sign-button').click();
   // the confirmation says what locks, and warns of AI findings nobody decided on

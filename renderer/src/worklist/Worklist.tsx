@@ -54,7 +54,7 @@ function ScoreCell({ row }: { row: WorklistRow }) {
   if (row.aiScore === null) return <span className="score-cell">—</span>;
   return (
     <span className="score-cell" data-testid="worklist-score" data-flagged={row.flagged ? 'true' : 'false'}>
-      <span className="num score-value">{row.aiScore.toFixed(0)}</span>
+      <span className="num score-value" data-testid="worklist-score-value">{row.aiScore.toFixed(0)}</span>
       {row.flagged && (
         <span className="triage-flag" data-testid="triage-flag">
           <span aria-hidden="true">▲</span> Flagged
