@@ -86,9 +86,9 @@ export async function benchEditing(): Promise<void> {
   // Where a save's time goes: the station's share (request checked, handler, reply checked), timed around dispatch.
   const serverSaveMs: number[] = [];
   const dispatch = ws.dispatch.bind(ws);
-  ws.dispatch = async (name, req) => {
+  ws.dispatch = async (name, req, session) => {
     const t0 = performance.now();
-    const r = await dispatch(name, req);
+    const r = await dispatch(name, req, session);
     if (name === 'annotations:save') serverSaveMs.push(performance.now() - t0);
     return r;
   };
@@ -100,6 +100,10 @@ export async function benchEditing(): Promise<void> {
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(server.url);
+    // each browser signs in for itself
+    await page.getByTestId('login-username').fill('reader');
+    await page.getByTestId('login-password').fill('bench-password-1');
+    await page.getByTestId('login-submit').click();
     await page.getByTestId('worklist-row').first().dblclick();
     await page.getByTestId('editor-toolbar').waitFor();
     await page.locator('[data-testid="finding-row"]').first().waitFor();

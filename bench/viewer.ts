@@ -15,6 +15,14 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 export async function benchViewer(): Promise<void> {
   const ws = new Workstation({ dbPath: tempDbPath(), transport: 'http' });
   await importBytes(ws.store, syntheticDicom(2500, 2000, 99), 'bench.dcm');
+  // A reader's account: the page signs in with it (the station answers nothing to a browser that has not).
+  for (const [name, req] of [
+    ['accounts:setupAdmin', { username: 'admin', displayName: 'Bench Admin', password: 'bench-password-1' }],
+    ['accounts:createUser', { username: 'reader', displayName: 'Bench Reader', role: 'radiologist', password: 'bench-password-1' }],
+  ] as const) {
+    const r = await ws.dispatch(name, req);
+    if (!r.ok) throw new Error(`${name}: ${r.error.code}: ${r.error.message}`);
+  }
   const server = await startServer({ workstation: ws, staticDir: path.join(repoRoot, 'dist', 'renderer') });
   const browser = await chromium.launch({
     executablePath: process.env.CXR_CHROMIUM ?? '/usr/bin/chromium',
@@ -23,6 +31,9 @@ export async function benchViewer(): Promise<void> {
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(server.url);
+    await page.getByTestId('login-username').fill('reader');
+    await page.getByTestId('login-password').fill('bench-password-1');
+    await page.getByTestId('login-submit').click();
     const row = page.getByTestId('worklist-row').first();
     await row.waitFor();
     const samples: number[] = [];

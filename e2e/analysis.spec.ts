@@ -20,8 +20,8 @@ test('imported images are analysed in the background and the worklist sorts by T
 
   await page.getByTestId('worklist-header-aiScore').click();
   const scores = async () =>
-    (await worklist.rows().locator('[data-col="aiScore"]').allInnerTexts()).map((t) => Number(t.trim()));
-  await expect.poll(async () => (await scores()).every((s) => Number.isFinite(s))).toBe(true);
+    (await worklist.rows().getByTestId('worklist-score-value').allInnerTexts()).map((t) => Number(t.trim()));
+  await expect.poll(async () => (await scores()).length === 2 && (await scores()).every((s) => Number.isFinite(s))).toBe(true);
   let s = await scores();
   const dir = (await page.getByTestId('worklist').getAttribute('data-sort-dir')) ?? 'desc';
   const sorted = [...s].sort((a, b) => (dir === 'asc' ? a - b : b - a));

@@ -8,7 +8,7 @@ const sample = path.join(datasetsDir, 'dicom_samples', 'nema_cr_mono1_10_chest_n
 
 test('back up now, then restore it after more work: the station restarts onto the backup', async ({ page }) => {
   test.skip(!fs.existsSync(sample), 'shared DICOM samples not found');
-  let app = await startApp(undefined, { signIn: 'administrator' });
+  let app = await startApp(undefined, { signIn: 'administrator', page });
   try {
     await page.goto(app.url);
     await page.getByTestId('import-files-input').setInputFiles([sample]);
@@ -45,7 +45,7 @@ test('back up now, then restore it after more work: the station restarts onto th
     await stopApp(app);
   }
   // the restart: the same data folder, the backup's single case
-  app = await startApp(app.dbPath, { signIn: 'administrator' });
+  app = await startApp(app.dbPath, { signIn: 'administrator', page });
   try {
     await page.goto(app.url);
     await expect(page.getByTestId('worklist-row')).toHaveCount(1, { timeout: 60_000 });
@@ -57,7 +57,7 @@ test('back up now, then restore it after more work: the station restarts onto th
 });
 
 test('a damaged backup file is not offered for restore', async ({ page }) => {
-  const app = await startApp(undefined, { signIn: 'administrator' });
+  const app = await startApp(undefined, { signIn: 'administrator', page });
   try {
     const folder = path.join(path.dirname(app.dbPath), 'backups');
     fs.mkdirSync(folder, { recursive: true });

@@ -16,6 +16,8 @@ export interface AppServer {
   url: string;
   dbPath: string;
   process: ChildProcess;
+  /** the test's own browser-like session on the station (its cookie), for apiCall: each browser signs in for itself */
+  cookie: string;
 }
 
 /** The accounts startApp() creates (one password for all, for tests only). */
@@ -34,6 +36,8 @@ export interface StartOptions {
    * 'first-run': no accounts; the page opens on the first administrator's setup screen.
    */
   signIn?: E2ERole | 'first-run';
+  /** the test's page: its browser signs in too (each browser has a session of its own) */
+  page?: Page;
 }
 
 /** A call to the station's API from the test, as the page makes it (same token, same wire format); throws on refusal. */
@@ -48,26 +52,42 @@ export async function apiReply<T = unknown>(app: AppServer, name: string, reques
   const url = new URL(app.url);
   const res = await fetch(`${url.origin}/api/call/${name}`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${url.searchParams.get('token')}`, 'Content-Type': 'application/octet-stream' },
+    headers: { Authorization: `Bearer ${url.searchParams.get('token')}`, 'Content-Type': 'application/octet-stream', ...(app.cookie ? { Cookie: app.cookie } : {}) },
     body: encodeWire(request) as Uint8Array<ArrayBuffer>,
   });
+  const set = res.headers.get('set-cookie');
+  if (set) app.cookie = set.split(';')[0];
   return decodeWire(new Uint8Array(await res.arrayBuffer())) as { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
 }
 
+/** A call from the page's browser (its cookies, so its session), as the page would make it. */
+async function pageCall(app: AppServer, page: Page, name: string, request: unknown): Promise<void> {
+  const url = new URL(app.url);
+  const res = await page.context().request.post(`${url.origin}/api/call/${name}`, {
+    headers: { Authorization: `Bearer ${url.searchParams.get('token')}`, 'Content-Type': 'application/octet-stream' },
+    data: Buffer.from(encodeWire(request)),
+  });
+  const reply = decodeWire(new Uint8Array(await res.body())) as { ok: boolean; error?: { code: string; message: string } };
+  if (!reply.ok) throw new Error(`${name} from the page's browser: ${reply.error?.code}: ${reply.error?.message}`);
+}
+
 /**
- * Sign the station in as `role` (the E2E_USERS account, created by the administrator if missing). A page that is
- * open follows the change by itself (the accounts:onSession event).
+ * Sign the test's own session in as `role` (the E2E_USERS account, created by the administrator if missing), and,
+ * with `page`, the page's browser too: each browser signs in for itself. An open page follows its own browser's
+ * change by itself (the accounts:onSession event).
  */
-export async function signInAs(app: AppServer, role: E2ERole): Promise<void> {
+export async function signInAs(app: AppServer, role: E2ERole, page?: Page): Promise<void> {
   const session = await apiCall<{ setupRequired: boolean }>(app, 'accounts:session');
   const admin = E2E_USERS.administrator;
   if (session.setupRequired) await apiCall(app, 'accounts:setupAdmin', { ...admin, password: E2E_PASSWORD });
   else await apiCall(app, 'accounts:login', { username: admin.username, password: E2E_PASSWORD });
-  if (role === 'administrator') return;
-  const { users } = await apiCall<{ users: { username: string }[] }>(app, 'accounts:listUsers');
   const u = E2E_USERS[role];
-  if (!users.some((x) => x.username === u.username)) await apiCall(app, 'accounts:createUser', { ...u, role, password: E2E_PASSWORD });
-  await apiCall(app, 'accounts:login', { username: u.username, password: E2E_PASSWORD });
+  if (role !== 'administrator') {
+    const { users } = await apiCall<{ users: { username: string }[] }>(app, 'accounts:listUsers');
+    if (!users.some((x) => x.username === u.username)) await apiCall(app, 'accounts:createUser', { ...u, role, password: E2E_PASSWORD });
+    await apiCall(app, 'accounts:login', { username: u.username, password: E2E_PASSWORD });
+  }
+  if (page) await pageCall(app, page, 'accounts:login', { username: u.username, password: E2E_PASSWORD });
 }
 
 export async function startApp(dbPath?: string, options: StartOptions = {}): Promise<AppServer> {
@@ -84,11 +104,11 @@ export async function startApp(dbPath?: string, options: StartOptions = {}): Pro
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
   });
-  const app = { url, dbPath: db, process: child };
+  const app: AppServer = { url, dbPath: db, process: child, cookie: '' };
   const role = options.signIn ?? 'radiologist';
   if (role !== 'first-run') {
     try {
-      await signInAs(app, role);
+      await signInAs(app, role, options.page);
     } catch (e) {
       await stopApp(app);
       throw e;
@@ -137,8 +157,8 @@ export class Viewer {
 }
 
 export const test = base.extend<{ app: AppServer; worklist: Worklist; viewer: Viewer }>({
-  app: async ({}, use) => {
-    const app = await startApp();
+  app: async ({ page }, use) => {
+    const app = await startApp(undefined, { page });
     await use(app);
     await stopApp(app);
   },

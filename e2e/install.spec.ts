@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { test, expect, startApp, stopApp, signInAs, repoRoot, type AppServer } from './fixtures';
+import type { Page } from '@playwright/test';
 
 test('Settings > Station shows the data folder, the verified model pack and its card, and the provider', async ({ app, page }) => {
   await page.goto(app.url);
@@ -46,15 +47,15 @@ test('first run: the station summary stands beside the administrator’s form', 
 });
 
 /** `cxr serve` with a model pack of our choosing. */
-async function serveWithModel(modelDir: string): Promise<AppServer> {
+async function serveWithModel(modelDir: string, page: Page): Promise<AppServer> {
   const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cxr-e2e-')), 'cases.sqlite');
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin/cxr.mjs'), 'serve', '--db', db, '--port', '0', '--model', modelDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', (l) => resolve(JSON.parse(l).url));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
-  const app = { url, dbPath: db, process: child };
-  await signInAs(app, 'administrator');
+  const app: AppServer = { url, dbPath: db, process: child, cookie: '' };
+  await signInAs(app, 'administrator', page);
   return app;
 }
 
@@ -65,7 +66,7 @@ test('a replaced model file is named, with the checksum it should have, and the 
   const bytes = fs.readFileSync(path.join(pack, 'model.onnx'));
   bytes[bytes.length - 10] ^= 0x55;
   fs.writeFileSync(path.join(pack, 'model.onnx'), bytes);
-  const app = await serveWithModel(pack);
+  const app = await serveWithModel(pack, page);
   try {
     await page.goto(app.url);
     await page.getByTestId('settings-button').click();

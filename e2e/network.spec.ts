@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { syntheticDicom } from '../bench/synthetic';
 import { TestOrthanc, orthancMissing } from '../electron/core/network/testOrthanc';
+import { missingTools } from '../electron/testing/tools';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -25,8 +26,9 @@ function storescu(port: number, file: string): Promise<string> {
 }
 
 test('the receiver, turned on in the settings, brings a pushed image into the worklist', async ({ page }) => {
-  test.skip(!fs.existsSync('/usr/bin/storescu'), 'dcmtk (storescu) is not installed');
-  const app = await startApp(undefined, { signIn: 'administrator' });
+  const noStorescu = missingTools('storescu');
+  test.skip(noStorescu !== false, noStorescu || '');
+  const app = await startApp(undefined, { signIn: 'administrator', page });
   try {
     await page.goto(app.url);
     await expect(page.getByTestId('worklist-row')).toHaveCount(0);
@@ -59,7 +61,7 @@ test('an archive is added and tested; a study is found and retrieved into the wo
   const why = orthancMissing();
   test.skip(why !== null, why ?? '');
   const orthanc = await TestOrthanc.start();
-  const app = await startApp(undefined, { signIn: 'administrator' });
+  const app = await startApp(undefined, { signIn: 'administrator', page });
   try {
     await orthanc.upload(syntheticDicom(256, 256, 3401));
     await page.goto(app.url);

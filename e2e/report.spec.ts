@@ -96,7 +96,8 @@ test('draft from the findings, edited text that sticks, stale notice and re-draf
   await expect(page.getByTestId('report-status')).toContainText('Saved by Dr Rita Radiologist');
   await expect(report.panel()).toHaveAttribute('data-source', 'edited');
   await page.reload();
-  await worklist.open(0);
+  // the case that was open opens again by itself
+  await expect(page.getByTestId('viewer')).toBeVisible();
   await report.open();
   await expect(report.text()).toHaveValue(new RegExp(`${marker}$`));
   await expect(report.panel()).toHaveAttribute('data-source', 'edited');

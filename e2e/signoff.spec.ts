@@ -118,7 +118,7 @@ test('a radiologist signs; findings and report lock; a technician cannot sign; a
   expect(v1.version).toBe(1);
 
   // ---- a technician sees the case but cannot sign it ----
-  await signInAs(app, 'technician');
+  await signInAs(app, 'technician', page);
   await expect(page.getByTestId('session-role')).toHaveText('Technician');
   await worklist.open(0);
   await expect(page.getByTestId('sign-button')).toBeDisabled();
@@ -130,6 +130,8 @@ test('a radiologist signs; findings and report lock; a technician cannot sign; a
   // ---- the radiologist signs ----
   await page.getByTestId('logout-button').click();
   await logInViaUi(page, rad.username, E2E_PASSWORD);
+  // the test's own calls below act as the radiologist too (each browser, and the test, signs in for itself)
+  await signInAs(app, 'radiologist');
   await worklist.open(0);
   await page.getByTestId('sign-button').click();
   // the confirmation says what locks, and warns of AI findings nobody decided on
@@ -153,7 +155,8 @@ test('a radiologist signs; findings and report lock; a technician cannot sign; a
   }
   // opened again, the findings and the report show read-only
   await page.reload();
-  await worklist.open(0);
+  // the case that was open opens again by itself
+  await expect(page.getByTestId('viewer')).toBeVisible();
   await expect(page.getByTestId('save-status')).toHaveAttribute('data-state', 'locked');
   await openDock();
   await expect(page.getByTestId('report-status')).toContainText('read-only');
@@ -168,7 +171,8 @@ test('a radiologist signs; findings and report lock; a technician cannot sign; a
   await page.getByTestId('amend-submit').click();
   await expect(page.getByTestId('signoff-status')).toContainText('Amendment open: second lesion in the right lower zone was missed');
   await page.reload();
-  await worklist.open(0);
+  // the case that was open opens again by itself
+  await expect(page.getByTestId('viewer')).toBeVisible();
   await drawBox(Math.round(w * 0.55), Math.round(h * 0.5));
   await expect(page.getByTestId('save-status')).toHaveAttribute('data-state', 'saved');
   expect((await apiCall<{ version: number }>(app, 'annotations:get', { imageId })).version).toBe(2);

@@ -19,5 +19,10 @@ const filter = process.argv[2];
 const files = [...find('electron', /\.test\.ts$/), ...find('scripts', /\.test\.mjs$/), ...find('bench', /\.test\.ts$/), ...find(path.join('renderer', 'src'), /\.test\.ts$/)]
   .filter((f) => !filter || f.includes(filter))
   .sort();
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+// With CXR_SKIP_LOG (set by scripts/test.mjs), every skip is also written there for the run's closing summary.
+const skipLog = process.env.CXR_SKIP_LOG;
+const reporters = skipLog
+  ? ['--test-reporter=spec', '--test-reporter-destination=stdout', `--test-reporter=${path.resolve('scripts/skip-reporter.mjs')}`, `--test-reporter-destination=${skipLog}`]
+  : ['--test-reporter=spec'];
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...reporters, '--test-concurrency=1', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { toErrorInfo } from '../core/errors';
 import { analyzeFile, createAnalyzer, loadModelPack, type Analyzer, type EpRequest } from '../core/inference/index';
 import { evaluateManifest } from '../core/evaluation/index';
+import { triageOf } from '../core/triage/index';
 
 type Out = { log(line: string): void; err(line: string): void };
 
@@ -74,11 +75,11 @@ export async function runAnalyze(args: string[], out: Out): Promise<number> {
       try {
         const r = await analyzeFile(analyzer, file);
         const line = {
-          file, tbScore: r.tbScore, threshold: r.threshold, probabilities: r.probabilities, label: r.label, boxes: r.boxes,
+          file, tbScore: r.tbScore, threshold: r.threshold, probabilities: r.probabilities, label: r.label, boxes: r.boxes, candidates: r.candidates, displayScore: r.displayScore,
           lungs: r.lungs, zones: r.zones, image: r.image, timingsMs: r.timingsMs, model: r.model,
         };
         if (p.values.json) out.log(JSON.stringify(line));
-        else out.log(`${file}: TB score ${r.tbScore.toFixed(1)} (threshold ${r.threshold}) ${r.label}; ${r.boxes.length} boxes; ${r.timingsMs.total} ms on ${r.model.ep}`);
+        else out.log(`${file}: TB score ${r.tbScore.toFixed(1)} (threshold ${r.threshold}) ${r.label}; ${r.boxes.length} boxes${r.candidates.length && triageOf({ model: r.model, packThreshold: r.threshold, tbScore: r.tbScore }).flagged ? ` (flagged without a box: ${r.candidates.length} low-confidence regions)` : ''}; ${r.timingsMs.total} ms on ${r.model.ep}`);
       } catch (e) {
         failed++;
         const error = toErrorInfo(e);

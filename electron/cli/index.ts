@@ -22,7 +22,7 @@ Commands:
 ${Object.values(commands).map((c) => `  ${c.usage}`).join('\n')}
 
 Options:
-  --db FILE        the case database (default: the app's own, ${describeDefaultDbPath(process.platform, process.env)})
+  --db FILE        the case database (default: CXR_DB if set, else the app's own; now ${describeDefaultDbPath(process.platform, process.env)})
   --json           one JSON object per line
   --sort KEY       cases: ${WorklistSortKey.options.join('|')} (default importedAt)
   --asc            cases: ascending order

@@ -10,6 +10,7 @@ import { cxrProcess as cxr } from '../testing/cli';
 import { syntheticDicom } from '../../bench/synthetic';
 import { TestOrthanc, freePort, orthancMissing } from '../core/network/testOrthanc';
 import { readIdentity } from '../core/network/index';
+import { missingTools } from '../testing/tools';
 
 const dir = tempDir('cxr-cli-net-');
 let orthanc: TestOrthanc | null = null;
@@ -18,7 +19,7 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('cxr receive takes pushed images into the worklist until interrupted', { skip: !fs.existsSync('/usr/bin/storescu') && 'dcmtk (storescu) is not installed', timeout: 90_000 }, async () => {
+test('cxr receive takes pushed images into the worklist until interrupted', { skip: missingTools('storescu'), timeout: 90_000 }, async () => {
   const db = path.join(dir, 'receive.sqlite');
   const port = await freePort();
   const file = path.join(dir, 'pushed.dcm');

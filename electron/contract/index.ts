@@ -19,6 +19,7 @@ export * from './accounts';
 export * from './exports';
 export * from './system';
 export * from './network';
+export * from './presentation';
 
 export const contract = {
   ...coreCalls,

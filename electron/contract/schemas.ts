@@ -26,6 +26,8 @@ export const WorklistQuery = z.object({
       text: z.string().max(200).optional(),
       status: CaseStatus.optional(),
       modality: z.string().max(16).optional(),
+      /** only the cases whose AI score is at or above the operating threshold in force (the triage flag) */
+      flagged: z.boolean().optional(),
     })
     .default({}),
   offset: z.number().int().min(0).default(0),
@@ -43,6 +45,8 @@ export const WorklistRow = z.object({
   description: z.string().nullable(),
   status: CaseStatus,
   aiScore: z.number().nullable(),
+  /** the triage flag: the AI score is at or above the operating threshold in force; null while there is no score */
+  flagged: z.boolean().nullable(),
   imageCount: z.number().int(),
   firstImageId: z.number().int().nullable(),
   importedAt: z.string(),
@@ -69,8 +73,10 @@ export const ImageInfo = z.object({
   /** Smallest and largest stored pixel value. */
   minPixel: z.number(),
   maxPixel: z.number(),
-  /** Window presets in modality units; the first is the default. */
+  /** Window presets in modality units: the file's own windows first, then Auto and Full range. */
   windows: z.array(WindowPreset).min(1),
+  /** the preset the viewer opens the image with (the file's window when it is plausible for the image, else Auto), and why */
+  initialWindow: z.object({ index: z.number().int().min(0), source: z.enum(['file', 'auto']), reason: z.string() }),
   modality: z.string().nullable(),
   view: z.string().nullable(),
   sourceName: z.string(),
@@ -110,11 +116,17 @@ export const Point = z.tuple([z.number(), z.number()]);
 export const AnalysisView = z.object({
   imageId: z.number().int(),
   tbScore: z.number().min(0).max(100),
-  /** the pack's operating point: tbScore >= threshold flags the image */
-  threshold: z.number(),
+  /** the operating threshold in force at this station for the model that read the image (null: not known) */
+  threshold: z.number().nullable(),
+  /** the triage flag: tbScore is at or above `threshold` */
+  flagged: z.boolean(),
   label: z.string(),
   probabilities: z.array(z.object({ name: z.string(), p: z.number() })),
   boxes: z.array(z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number(), label: z.string(), score: z.number() })),
+  /** when no box reached the pack's display score: the model's strongest regions below it, low confidence, never findings */
+  candidates: z.array(z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number(), label: z.string(), score: z.number() })),
+  /** the pack's display score: boxes scoring at least this are proposed as findings (null: not recorded) */
+  displayScore: z.number().nullable(),
   lungs: z.object({ right: z.array(Point), left: z.array(Point) }),
   zones: z.array(
     z.object({

@@ -26,6 +26,8 @@ test('the data folder chosen at first run is remembered and found by every entry
   const named = path.join(path.dirname(userData), 'CXR Workstation');
   writeStationConfig(named, { dataDir, chosenAt: '' });
   assert.equal(defaultDbPath('linux', env), path.join(dataDir, 'cxr.sqlite'));
+  // CXR_DB names the database for the CLI and the web mode as for the desktop app
+  assert.equal(defaultDbPath('linux', { ...env, CXR_DB: '/x/y.sqlite' }), path.resolve('/x/y.sqlite'));
   assert.equal(fs.readdirSync(userData).filter((f) => f.endsWith('.tmp')).length, 0, 'written atomically, no temporary left');
 });
 

@@ -3,7 +3,7 @@
 // The data folder: chosen at first run by the desktop app (or the default, the folder Electron uses as `userData`
 // for this product name) and remembered in `station.json` inside that default folder, so that the app, the CLI and
 // the web mode all open the same case store. CXR_DB (the caller passes the environment in) names a database file
-// directly and wins over both.
+// directly and wins over both, for the desktop app, the CLI and the web mode alike; --db wins over CXR_DB.
 //
 // The packaged layout (electron-builder): `resources/app.asar` holds the app's JavaScript, native modules are
 // unpacked beside it in `resources/app.asar.unpacked/`, and the model pack is an extra resource in
@@ -120,9 +120,9 @@ export function resolveDbLocation(platform: NodeJS.Platform, env: Record<string,
   return { dbPath: path.join(userDataDir, DB_FILE_NAME), source: 'default' };
 }
 
-/** The database the CLI opens without --db: the same one the desktop app uses (CXR_DB is the app's alone). */
+/** The database the CLI and `cxr serve` open without --db: the one the desktop app opens (CXR_DB too, for both). */
 export function defaultDbLocation(platform: NodeJS.Platform, env: Record<string, string | undefined>): DbLocation {
-  return resolveDbLocation(platform, { ...env, CXR_DB: undefined });
+  return resolveDbLocation(platform, env);
 }
 
 export function defaultDbPath(platform: NodeJS.Platform, env: Record<string, string | undefined>): string {

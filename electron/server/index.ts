@@ -1,5 +1,7 @@
 // The local web mode: the renderer's static files and the same API contract over HTTP, on 127.0.0.1 only,
-// guarded by a random per-run token, same-origin checks and a request size limit.
+// guarded by a random per-run token, same-origin checks and a request size limit. The token only opens the door:
+// each browser gets a session of its own (an HttpOnly cookie names it), signed out until its user signs in, so a
+// second browser that opens the address lands on the sign-in page, never in someone else's session.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,6 +9,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { encodeWire, decodeWire } from '../contract/wire';
 import { eventNames, MAX_IMPORT_BYTES } from '../contract/index';
 import type { Workstation } from '../core/api/index';
+import type { StationSession } from '../core/accounts/session';
 
 export interface ServerOptions {
   workstation: Workstation;
@@ -44,13 +47,56 @@ const MIME: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/** A browser session unused this long is forgotten (its user signs in again). */
+export const CLIENT_SESSION_IDLE_MS = 24 * 3600_000;
+
+interface ClientSession {
+  station: StationSession;
+  /** the event streams this browser has open */
+  streams: Set<http.ServerResponse>;
+  lastSeenMs: number;
+}
+
 export function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const tokenBuf = Buffer.from(token);
   const ws = opts.workstation;
   const staticRoot = path.resolve(opts.staticDir);
   const sseClients = new Set<http.ServerResponse>();
+  const sessions = new Map<string, ClientSession>();
   let port = 0;
+  // Cookies are per host, not per port: the name carries the port, so that two stations on one PC stay apart.
+  const cookieName = () => `cxr_session_${port}`;
+
+  const sessionOf = (req: http.IncomingMessage): ClientSession | null => {
+    const id = parseCookies(req.headers.cookie)[cookieName()];
+    const s = id ? sessions.get(id) : undefined;
+    if (!s) return null;
+    s.lastSeenMs = Date.now();
+    return s;
+  };
+  /** The browser's session, or a new signed-out one (its cookie set on `res`). */
+  const sessionFor = (req: http.IncomingMessage, res: http.ServerResponse): ClientSession => {
+    const known = sessionOf(req);
+    if (known) return known;
+    const now = Date.now();
+    for (const [id, s] of sessions) {
+      if (now - s.lastSeenMs > CLIENT_SESSION_IDLE_MS && s.streams.size === 0) {
+        ws.closeSession(s.station);
+        sessions.delete(id);
+      }
+    }
+    const id = randomBytes(24).toString('base64url');
+    const streams = new Set<http.ServerResponse>();
+    const station = ws.openSession((snapshot) => {
+      const msg = `event: accounts:onSession\ndata: ${JSON.stringify(snapshot)}\n\n`;
+      for (const c of streams) c.write(msg);
+    });
+    const s: ClientSession = { station, streams, lastSeenMs: now };
+    sessions.set(id, s);
+    res.setHeader('Set-Cookie', `${cookieName()}=${id}; Path=/; HttpOnly; SameSite=Strict`);
+    return s;
+  };
 
   const tokenOk = (candidate: string | null | undefined) => {
     if (!candidate) return false;
@@ -96,6 +142,7 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
         req.resume();
         return fail(res, 413, 'FILE_TOO_LARGE', `Request of ${declared} bytes is over the ${MAX_REQUEST_BYTES} byte limit.`);
       }
+      const session = sessionFor(req, res);
       const chunks: Buffer[] = [];
       let size = 0;
       let aborted = false;
@@ -119,7 +166,7 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
         } catch (e) {
           return fail(res, 400, 'BAD_REQUEST', `Unreadable request body: ${(e as Error).message}`);
         }
-        const reply = await ws.dispatch(name, request);
+        const reply = await ws.dispatch(name, request, session.station);
         res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'no-store' });
         res.end(encodeWire(reply));
       });
@@ -128,23 +175,39 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     if (url.pathname === '/api/events') {
       if (!tokenOk(url.searchParams.get('token'))) return fail(res, 401, 'UNAUTHORIZED', 'Missing or wrong access token.');
+      const session = sessionFor(req, res);
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
       res.write(': connected\n\n');
       sseClients.add(res);
-      req.on('close', () => sseClients.delete(res));
+      session.streams.add(res);
+      streamSession.set(res, session);
+      req.on('close', () => {
+        sseClients.delete(res);
+        session.streams.delete(res);
+      });
       return;
     }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return fail(res, 405, 'BAD_REQUEST', 'Use GET.');
+    // The page gets its browser's session before its first call, so that its calls and its event stream share one.
+    if (url.pathname === '/' || url.pathname === '/index.html') sessionFor(req, res);
     serveStatic(staticRoot, url.pathname, res);
   });
 
-  const unsubscribers = eventNames.map((name) =>
-    ws.on(name, (payload) => {
-      const msg = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
-      for (const c of sseClients) c.write(msg);
-    }),
-  );
+  // The station's events go to the browsers whose user is signed in and not locked; a browser's own session changes
+  // go to that browser only (above). The station's own session (the desktop window's) is nothing to a browser.
+  const streamSession = new WeakMap<http.ServerResponse, ClientSession>();
+  const unsubscribers = eventNames
+    .filter((name) => name !== 'accounts:onSession')
+    .map((name) =>
+      ws.on(name, (payload) => {
+        const msg = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
+        for (const c of sseClients) {
+          const st = streamSession.get(c)?.station.state;
+          if (st?.user && !st.locked) c.write(msg);
+        }
+      }),
+    );
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -157,6 +220,8 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
         close: () =>
           new Promise<void>((done) => {
             unsubscribers.forEach((u) => u());
+            for (const s of sessions.values()) ws.closeSession(s.station);
+            sessions.clear();
             for (const c of sseClients) c.end();
             server.closeAllConnections();
             server.close(() => done());
@@ -164,6 +229,18 @@ export function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     });
   });
+}
+
+/** name → value of a Cookie header (the first of a name wins). */
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i <= 0) continue;
+    const k = part.slice(0, i).trim();
+    if (!(k in out)) out[k] = part.slice(i + 1).trim();
+  }
+  return out;
 }
 
 function serveStatic(root: string, pathname: string, res: http.ServerResponse): void {

@@ -24,8 +24,26 @@ after(async () => {
   await ws.close();
 });
 
-const call = (name: string, req: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${base}/api/call/${name}`, { method: 'POST', body: Buffer.from(encodeWire(req)), headers: { Authorization: `Bearer ${server.token}`, ...headers } });
+/** A browser's cookie jar: the session cookie the server set, sent back with every request, as a browser does. */
+function browser() {
+  let cookie = '';
+  const keep = (r: Response) => {
+    const set = r.headers.get('set-cookie');
+    if (set) cookie = set.split(';')[0];
+    return r;
+  };
+  return {
+    call: async (name: string, req: unknown, headers: Record<string, string> = {}) =>
+      keep(await fetch(`${base}/api/call/${name}`, { method: 'POST', body: Buffer.from(encodeWire(req)), headers: { Authorization: `Bearer ${server.token}`, ...(cookie ? { Cookie: cookie } : {}), ...headers } })),
+    events: async (signal: AbortSignal) => keep(await fetch(`${base}/api/events?token=${server.token}`, { signal, headers: cookie ? { Cookie: cookie } : {} })),
+    page: async () => keep(await fetch(`${base}/`, { headers: cookie ? { Cookie: cookie } : {} })),
+    get cookie() {
+      return cookie;
+    },
+  };
+}
+const first = browser();
+const call = first.call;
 const reply = async (r: Response) => decodeWire(new Uint8Array(await r.arrayBuffer())) as { ok: boolean; value?: any; error?: { code: string } };
 
 test('listens on 127.0.0.1 only, with a long random token in the URL', () => {
@@ -101,8 +119,9 @@ test('static files are served with a strict CSP and no path traversal', async ()
 });
 
 test('events reach the page over server-sent events', async () => {
+  assert.equal((await reply(await call('accounts:login', { username: 'technician', password: 'test-password-1' }))).ok, true);
   const ctrl = new AbortController();
-  const r = await fetch(`${base}/api/events?token=${server.token}`, { signal: ctrl.signal });
+  const r = await first.events(ctrl.signal);
   assert.equal(r.headers.get('content-type'), 'text/event-stream');
   const reader = r.body!.getReader();
   await reader.read();
@@ -110,6 +129,39 @@ test('events reach the page over server-sent events', async () => {
   const { value } = await reader.read();
   assert.match(new TextDecoder().decode(value), /event: cases:onChanged\ndata: \{"caseIds":\[7\]\}/);
   ctrl.abort();
+});
+
+test('each browser signs in for itself: the token opens the sign-in page, not the session of the last user', async () => {
+  assert.equal((await reply(await call('accounts:login', { username: 'technician', password: 'test-password-1' }))).ok, true);
+  // a second browser opens the address with the token: it gets a session of its own, signed out
+  const second = browser();
+  const page = await second.page();
+  assert.match(page.headers.get('set-cookie') ?? '', /^cxr_session_\d+=[A-Za-z0-9_-]{32}; Path=\/; HttpOnly; SameSite=Strict$/);
+  assert.notEqual(second.cookie, first.cookie);
+  const seen = await reply(await second.call('accounts:session', {}));
+  assert.equal(seen.value.user, null, 'not signed in as the first browser’s user');
+  assert.equal((await reply(await second.call('cases:list', {}))).error?.code, 'AUTH_REQUIRED');
+  // its events: nothing of the station's until its own user signs in; its sign-in reaches it, not the first browser
+  const ctrl = new AbortController();
+  const firstCtrl = new AbortController();
+  const stream = (await second.events(ctrl.signal)).body!.getReader();
+  const firstStream = (await first.events(firstCtrl.signal)).body!.getReader();
+  await stream.read();
+  await firstStream.read();
+  ws.emit('cases:onChanged', { caseIds: [8] });
+  assert.equal((await reply(await second.call('accounts:login', { username: 'technician', password: 'test-password-1' }))).ok, true);
+  const text = new TextDecoder().decode((await stream.read()).value);
+  assert.match(text, /^event: accounts:onSession\ndata: .*"username":"technician"/);
+  assert.doesNotMatch(text, /caseIds":\[8\]/, 'a signed-out browser hears nothing of the cases');
+  assert.match(new TextDecoder().decode((await firstStream.read()).value), /event: cases:onChanged\ndata: \{"caseIds":\[8\]\}/);
+  // signing out in one browser leaves the other signed in
+  await second.call('accounts:logout', {});
+  assert.equal((await reply(await second.call('cases:list', {}))).error?.code, 'AUTH_REQUIRED');
+  assert.equal((await reply(await call('cases:list', {}))).ok, true);
+  // a cookie the server never gave is a new, signed-out session
+  assert.equal((await reply(await browser().call('cases:list', {}, { Cookie: `cxr_session_${server.port}=forged` }))).error?.code, 'AUTH_REQUIRED');
+  ctrl.abort();
+  firstCtrl.abort();
 });
 
 /** A raw request with exactly the headers given (fetch would set Host and Origin itself). */

@@ -277,10 +277,11 @@ def main(argv=None):
         json.dump(ev, f, indent=1)
     with open(os.path.join(a.pack_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
-    init_note = f", initialised from `{ck['meta']['init']}`" if ck["meta"].get("init") else ""
+    # the run a fine-tune started from, by name (the card is read at the station: no file paths)
+    init_note = f", initialised from run `{os.path.basename(os.path.dirname(ck['meta']['init']))}`" if ck["meta"].get("init") else ""
     if args.get("soup_of"):
         init_note += (f"; weights averaged over {len(args['soup_of'])} checkpoints "
-                      f"({', '.join('`' + os.path.relpath(s['ckpt']) + '` step ' + str(s['step']) for s in args['soup_of'])}), "
+                      f"({', '.join('run `' + os.path.basename(os.path.dirname(s['ckpt'])) + '` step ' + str(s['step']) for s in args['soup_of'])}), "
                       f"BatchNorm statistics re-estimated on {args.get('soup_bn_batches')} train batches")
     extra = open(a.card_extra).read() if os.path.exists(a.card_extra) else ""
     card = f"""# Model card — {a.name} v{a.version}
@@ -298,9 +299,11 @@ sensitivity) must be re-calibrated on local data before use, as WHO advises for 
 Not for children, lateral views, or non-chest images.
 
 ## Data and splits
-Public data under `/work/shared/datasets` (see each set's README for origin and terms): TBX11K TB subset
-(800, boxes), Shenzhen (290, 174 approximate lung masks), TBX11K extra DA/DB (173 after dropping duplicates),
-NIH ChestX-ray14 subset (311), ieee8023 COVID (287), Actualmed (44), Figure1 (37).
+Public data sets, each used under its own terms: TBX11K (Liu et al., CVPR 2020), its TB subset with lesion boxes
+(800 images) and its extra DA/DB sets (173 after dropping duplicates); the Shenzhen set (US National Library of
+Medicine with Shenzhen No. 3 People's Hospital; 290 images, 174 with approximate lung masks); an NIH ChestX-ray14
+subset (NIH Clinical Center; 311); the COVID-19 image data collection of Cohen et al. (ieee8023; 287); and the
+Actualmed (44) and Figure 1 (37) COVID-19 sets of the COVIDx collection.
 Split rule: {D.SPLIT_RULE}.
 Rows: train {len(train_rows)}, val {len(val_rows)}, test {len(test_rows)}.
 Training-data fingerprint (sha256): `{manifest['training']['train_fingerprint_sha256']}`.

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../errors';
 import { hashPassword, verifyPassword, parseHash, passwordProblem } from './passwords';
-import { authenticate, createUser, updateUser, listUsers, MAX_FAILED_LOGINS, LOCKOUT_MINUTES, getSettings, setSettings } from './users';
+import { authenticate, createUser, updateUser, listUsers, MAX_FAILED_LOGINS, LOCKOUT_MINUTES, getSettings, setSettings, getUser } from './users';
 import { listAudit, verifyAudit } from './audit';
 import { StationSession, type SessionState } from './session';
 import { roleRefusal } from './policy';
@@ -99,6 +99,8 @@ test('the station session: setup only at first, sign-in required, roles enforced
   await s.setupAdmin({ username: 'admin', displayName: 'Admin', password: 'admin-pass-1' });
   await assert.rejects(s.setupAdmin({ username: 'evil', displayName: 'E', password: 'evil-pass-1' }), code('FORBIDDEN'));
   assert.equal(s.snapshot().user?.role, 'administrator');
+  // the first administrator is signed in by the setup: the accounts list says so at once
+  assert.equal(getUser(db, 1).lastLoginAt, new Date(now).toISOString());
   assert.equal(s.authorize('accounts:createUser'), null);
   assert.equal(s.authorize('accounts:sign')?.code, 'FORBIDDEN');
   await createUser(db, { username: 'tech', displayName: 'Tech', role: 'technician', password: 'tech-pass-1' }, { userId: 1, username: 'admin' });

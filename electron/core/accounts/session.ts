@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { AppError } from '../errors';
 import { appendAudit } from './audit';
 import { LOCKED_CALLS, OPEN_CALLS, PASSIVE_CALLS, roleRefusal } from './policy';
-import { authenticate, countUsers, createUser, getSettings, getUser, type Role, type User } from './users';
+import { authenticate, countUsers, createUser, getSettings, getUser, recordSignIn, type Role, type User } from './users';
 
 /** The session's state, shared with the handler context (context.ts Session). */
 export interface SessionState {
@@ -93,8 +93,9 @@ export class StationSession {
     if (!this.setupRequired()) throw new AppError('FORBIDDEN', 'This station already has accounts: sign in, and an administrator creates new ones.');
     const user = await createUser(this.db, { ...input, role: 'administrator' }, { userId: null, username: input.username }, { firstAdministrator: true });
     this.usersExist = true;
+    recordSignIn(this.db, user.id, new Date(this.clock()).toISOString());
     appendAudit(this.db, { actor: { userId: user.id, username: user.username }, action: 'auth.login', target: { type: 'user', id: user.id }, details: { role: user.role, via: 'setup' } });
-    return this.signIn(user);
+    return this.signIn(getUser(this.db, user.id));
   }
 
   async login(username: string, password: string): Promise<SessionSnapshot> {

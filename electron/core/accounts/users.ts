@@ -206,6 +206,11 @@ export async function authenticate(db: Database, username: string, password: str
   return getUser(db, row.id);
 }
 
+/** Record a sign-in that needed no password check (the first administrator, signed in by creating the account). */
+export function recordSignIn(db: Database, id: number, now: string = new Date().toISOString()): void {
+  db.prepare('UPDATE users SET last_login_at = ? WHERE id = ?').run(now, id);
+}
+
 // ---- station settings for accounts ----
 
 export interface AccountSettings {

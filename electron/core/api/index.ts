@@ -1,6 +1,7 @@
 // The contract's handlers, implemented over the core services, and one dispatcher that every transport
 // (Electron IPC, the local web server, tests) uses: validate the request, run, validate the response, and answer
 // `{ ok: true, value } | { ok: false, error }`. Nothing here knows about Electron or HTTP.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { contract, isCallName, type CallName, type CallReply, type EventName, type EventPayload } from '../../contract/index';
@@ -8,7 +9,7 @@ import type { Actor, Handlers, HandlerContext, Session } from './context';
 import { annotationHandlers } from './handlers/annotations';
 import { reportingHandlers } from './handlers/reporting';
 import { accountHandlers } from './handlers/accounts';
-import { StationSession } from '../accounts/session';
+import { StationSession, type SessionSnapshot } from '../accounts/session';
 import { exportHandlers } from './handlers/exports';
 import { systemHandlers } from './handlers/system';
 import { networkHandlers } from './handlers/network';
@@ -20,6 +21,7 @@ import { importBytes } from '../importing/index';
 import { AnalysisQueue, type ReadingModel } from '../analysis/index';
 import { loadModelPack, createAnalyzer, analyzeImage, type Analyzer, type EpRequest } from '../inference/index';
 import type { AnalysisView, AnalysisProgress } from '../../contract/index';
+import { operatingThreshold, triageOf } from '../triage/index';
 
 import { APP_NAME, APP_VERSION } from '../app';
 
@@ -49,9 +51,14 @@ export interface WorkstationOptions {
 export class Workstation {
   readonly store: CaseStore;
   readonly handlers: Handlers;
+  /** the station's own session (the desktop window, the CLI, tests); a web client has one of its own (openSession) */
   readonly session: Session = { user: null, locked: false, lastActivityMs: 0 };
   /** who is signed in, and the check every call passes first (accounts, roles, idle lock) */
   readonly station: StationSession;
+  /** the sessions of web clients, each signed in (or not) for itself */
+  private readonly clientSessions = new Set<StationSession>();
+  /** the session the call being dispatched runs in */
+  private readonly callSession = new AsyncLocalStorage<StationSession>();
   private readonly emitter = new EventEmitter();
   private queue: AnalysisQueue | null = null;
   private poll: ReturnType<typeof setInterval> | null = null;
@@ -69,10 +76,13 @@ export class Workstation {
     this.emitter.setMaxListeners(100);
     const store = this.store;
     this.station = new StationSession(store.db, this.session, (s) => this.emit('accounts:onSession', s));
+    const current = () => this.currentSession();
     const ctx: HandlerContext = {
       store,
       transport: options.transport,
-      session: this.session,
+      get session() {
+        return current().state;
+      },
       actor: () => this.actor(),
       emit: (name, payload) => this.emit(name, payload),
       kickAnalysis: () => this.queue?.kick(),
@@ -87,7 +97,7 @@ export class Workstation {
     this.handlers = {
       ...annotationHandlers(ctx),
       ...reportingHandlers(ctx),
-      ...accountHandlers(ctx, this.station),
+      ...accountHandlers(ctx, current, () => this.refreshSessions()),
       ...exportHandlers(ctx),
       ...systemHandlers(ctx, {
         appName: APP_NAME,
@@ -114,7 +124,7 @@ export class Workstation {
         }
         return outcome;
       },
-      'cases:list': (q) => store.findCasesForWorklist(q),
+      'cases:list': (q) => store.findCasesForWorklist(q, store.scoredModels().map((m) => ({ model: m.model, threshold: operatingThreshold(m) }))),
       'cases:get': ({ caseId }) => store.getCase(caseId),
       'images:pixels': ({ imageId }) => ({ imageId, bytes: store.readPixels(imageId) }),
       'analysis:status': () => this.analysisProgress(),
@@ -137,9 +147,35 @@ export class Workstation {
 
   private modelError: { code: string; message: string } | null = null;
 
+  /**
+   * A session of its own for one client of the web mode (one browser): signed out until it signs in, its own idle
+   * lock, its changes told to `changed` only. Close it when the client is gone.
+   */
+  openSession(changed: (s: SessionSnapshot) => void): StationSession {
+    const s = new StationSession(this.store.db, { user: null, locked: false, lastActivityMs: 0 }, changed);
+    this.clientSessions.add(s);
+    return s;
+  }
+
+  closeSession(s: StationSession): void {
+    this.clientSessions.delete(s);
+  }
+
+  /** The session of the call being dispatched (the station's own outside a client's call). */
+  private currentSession(): StationSession {
+    return this.callSession.getStore() ?? this.station;
+  }
+
+  /** After an administrator changed an account: every session signed in with it follows (a disabled one is signed out). */
+  private refreshSessions(): void {
+    this.station.refresh();
+    for (const s of this.clientSessions) s.refresh();
+  }
+
   /** The signed-in person, or, where nobody is (the CLI, or before accounts exist), the operating system's user. */
   actor(): Actor {
-    if (this.session.user) return this.session.user;
+    const user = this.currentSession().state.user;
+    if (user) return user;
     let name = 'local user';
     try {
       name = os.userInfo().username || name;
@@ -201,18 +237,24 @@ export class Workstation {
     return () => this.emitter.off(name, listener);
   }
 
-  /** Check that the session may make this call (signed in, not locked, role), then validate and run it; never throws. */
-  async dispatch(name: unknown, rawRequest: unknown): Promise<CallReply<CallName>> {
-    if (isCallName(name)) {
-      let refusal: { code: string; message: string } | null;
-      try {
-        refusal = this.station.authorize(name);
-      } catch (e) {
-        refusal = toErrorInfo(e);
+  /**
+   * Check that the session may make this call (signed in, not locked, role), then validate and run it in that
+   * session (who is acting, whose idle clock); never throws. `session`: a web client's (openSession), else the
+   * station's own.
+   */
+  async dispatch(name: unknown, rawRequest: unknown, session: StationSession = this.station): Promise<CallReply<CallName>> {
+    return this.callSession.run(session, async () => {
+      if (isCallName(name)) {
+        let refusal: { code: string; message: string } | null;
+        try {
+          refusal = session.authorize(name);
+        } catch (e) {
+          refusal = toErrorInfo(e);
+        }
+        if (refusal) return { ok: false, error: refusal };
       }
-      if (refusal) return { ok: false, error: refusal };
-    }
-    return dispatch(this.handlers, name, rawRequest);
+      return dispatch(this.handlers, name, rawRequest);
+    });
   }
 
   async close(): Promise<void> {
@@ -249,14 +291,21 @@ export async function dispatch(handlers: Handlers, name: unknown, rawRequest: un
 
 function toAnalysisView(a: ReturnType<CaseStore['getAnalysis']>): AnalysisView | null {
   if (!a) return null;
-  const r = a.result as Omit<AnalysisView, 'imageId' | 'createdAt' | 'evidence'> & { evidence?: { width: number; height: number; origin: [number, number]; cell: [number, number] } };
+  const r = a.result as Omit<AnalysisView, 'imageId' | 'createdAt' | 'evidence' | 'threshold' | 'flagged'> & {
+    threshold?: number;
+    evidence?: { width: number; height: number; origin: [number, number]; cell: [number, number] };
+  };
+  const { threshold, flagged } = triageOf({ model: a.model, packThreshold: r.threshold ?? null, tbScore: a.tbScore });
   return {
     imageId: a.imageId,
     tbScore: a.tbScore,
-    threshold: r.threshold,
+    threshold,
+    flagged,
     label: a.label,
     probabilities: r.probabilities,
     boxes: r.boxes,
+    candidates: r.candidates ?? [],
+    displayScore: typeof r.displayScore === 'number' ? r.displayScore : null,
     lungs: r.lungs,
     zones: r.zones,
     evidence: r.evidence && a.evidence ? { ...r.evidence, grid: a.evidence } : null,

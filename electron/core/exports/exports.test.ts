@@ -25,9 +25,11 @@ import { loadAnnotations, saveAnnotationVersion, type Finding } from '../annotat
 import { createUser, signCase, listAudit } from '../accounts/index';
 import { loadReport } from '../reporting/index';
 import { rasterizePolygon } from '../inference/postprocess';
+import { FINDING_COLOURS, MASK_COLOURS, layerLegend } from '../../contract/presentation';
 import { datasetsDir, tempDbPath, tempDir } from '../../testing/index';
 import { capture } from '../../testing/cli';
 import { main } from '../../cli/index';
+import { missingTools } from '../../testing/tools';
 import {
   buildExport, exportCase, exportCaseToFile, gatherExportInput, matchesOutline, packBits, packFramesLsbFirst, writeFileAtomic, boxPolyline, buildDicomResults, renderKeyImage,
   type ExportInput,
@@ -43,9 +45,8 @@ const PNG_CXR = path.join(datasetsDir, 'tbx11k', 'images', 'tb0003.png');
 const NOW = '2026-03-02T09:30:00.000Z';
 const MODEL = { name: 'cxr-tb-v1', version: '1.0.0', sha256: 'ab'.repeat(32), ep: 'cpu' };
 
-const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const noSamples = !fs.existsSync(RG1) && `the shared DICOM samples are not at ${SAMPLES}`;
-const needs = (...tools: string[]) => noSamples || (tools.filter((t) => !has(t)).map((t) => `${t} is not installed`).join(', ') || false);
+const needs = (...tools: string[]) => noSamples || missingTools(...tools);
 
 const code = (c: string) => (e: unknown) => e instanceof AppError && e.code === c;
 
@@ -524,8 +525,10 @@ test('key image rendering: window, MONOCHROME1 inverted, area-averaged to the pr
   const px = (x: number, y: number) => Array.from(r.rgb.subarray((y * r.width + x) * 3, (y * r.width + x) * 3 + 3));
   assert.deepEqual(px(0, 39), [2, 2, 2]); // dark at the left: values 0 and 10 window to 0 and 3, averaged
   assert.ok(px(49, 39)[0] > 250); // bright at the right
-  assert.deepEqual(px(5, 20), [64, 160, 255]); // the right lung's edge, in blue
-  assert.deepEqual(px(30, 10), [40, 220, 120]); // the reader's box, in green
+  // the viewer's own colours (contract/presentation): the legend under the key image names the same ones
+  assert.deepEqual(px(5, 20), [...MASK_COLOURS.right_lung.rgb]); // the right lung's edge
+  assert.deepEqual(px(30, 10), [...FINDING_COLOURS.added.rgb]); // the box a reader added
+  assert.match(layerLegend(['added']), new RegExp(`right lung in ${MASK_COLOURS.right_lung.name}, left lung in ${MASK_COLOURS.left_lung.name}.*added by a reader in ${FINDING_COLOURS.added.name}`));
   assert.deepEqual(r.boxes.map((b) => [b.n, b.x, b.y, b.w, b.h]), [[1, 30, 5, 10, 10]]);
   const inverted = renderKeyImage({ ...base, image: { ...base.image, photometric: 'MONOCHROME1' } } as ExportInput, [], 50);
   assert.deepEqual(Array.from(inverted.rgb.subarray(39 * 50 * 3, 39 * 50 * 3 + 3)), [254, 254, 254]);

@@ -4,6 +4,7 @@
 // case's audit entries.
 import { APP_NAME, APP_VERSION } from '../app';
 import { AppError } from '../errors';
+import { chooseInitialWindow } from '../imaging/index';
 import { listAnnotationVersions, loadAnnotations } from '../annotations/index';
 import { listAudit, signoffState } from '../accounts/index';
 import { loadReport, SECTION_ORDER, SECTION_TITLES } from '../reporting/index';
@@ -12,6 +13,7 @@ import type { CaseStore } from '../store/index';
 import { SOP_CLASS, uid } from './dicom';
 import { readSourceAttributes, type SourceDicomAttributes } from './source';
 import type { ExportInput, ExportMask, SegmentAlgorithmType, SignatureInfo } from './types';
+import { triageOf } from '../triage/index';
 
 export interface GatherOptions {
   /** the image to export (default: the case's image with the highest TB score, else its first) */
@@ -125,7 +127,8 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
     .map((e) => ({ at: e.at, actor: e.actorName, action: e.action, details: e.details }));
 
   const decoded = store.loadDecodedImage(imageId);
-  const window = decoded.windows[0] ?? { name: 'Full range', center: (decoded.minPixel + decoded.maxPixel) / 2, width: Math.max(1, decoded.maxPixel - decoded.minPixel) };
+  // The window the viewer opens the image with, so that the key image looks as the reader saw it first.
+  const window = decoded.windows[chooseInitialWindow(decoded.windows).index] ?? { name: 'Full range', center: (decoded.minPixel + decoded.maxPixel) / 2, width: Math.max(1, decoded.maxPixel - decoded.minPixel) };
 
   const pick = (fromFile: string | null | undefined, fromStore: string | null) => (src ? (fromFile ?? fromStore) : fromStore);
   const sopClassUid = uid(row.sop_class_uid) || uid(src?.sopClassUid) || SOP_CLASS.secondaryCapture;
@@ -186,7 +189,7 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
           analysisId: analysis.analysisId,
           model: analysis.model,
           tbScore: analysis.tbScore,
-          threshold: typeof result.threshold === 'number' ? result.threshold : null,
+          ...triageOf({ model: analysis.model, packThreshold: typeof result.threshold === 'number' ? result.threshold : null, tbScore: analysis.tbScore }),
           label: analysis.label,
           probabilities: Array.isArray(result.probabilities) ? result.probabilities : [],
           createdAt: analysis.createdAt,

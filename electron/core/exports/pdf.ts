@@ -7,6 +7,7 @@ import { PDFDocument, PDFFont, PDFPage, StandardFonts, rgb, degrees, pushGraphic
 import type { Finding } from '../../contract/annotations';
 import { LESION_LABEL_NAMES } from '../../contract/annotations';
 import { renderKeyImage } from './render';
+import { layerLegend } from '../../contract/presentation';
 import { reportedFindings } from './sr';
 import type { ExportInput } from './types';
 
@@ -244,7 +245,7 @@ export async function buildPdf(input: ExportInput): Promise<Uint8Array> {
   w.y = y0 - 4;
   const win = input.image.window;
   w.text(
-    `Window ${win.name} (centre ${round(win.center)}, width ${round(win.width)}). Outlines: right lung in blue, left lung in yellow. Boxes: model findings in orange, reader's in green; numbers as in the findings list.`,
+    `Window ${win.name} (centre ${round(win.center)}, width ${round(win.width)}). ${layerLegend(findings.map((f) => f.state))}`,
     { size: 8, colour: [0.35, 0.35, 0.35] },
   );
 
@@ -254,7 +255,7 @@ export async function buildPdf(input: ExportInput): Promise<Uint8Array> {
     w.fields([
       ['Model', `${a.model.name} ${a.model.version}`],
       ['TB score', `${round(a.tbScore)} / 100`],
-      ['Threshold', a.threshold === null ? '—' : `${round(a.threshold)} (score ${a.tbScore >= a.threshold ? 'at or above' : 'below'})`],
+      ['Threshold', a.threshold === null ? '—' : `${round(a.threshold)} (score ${a.flagged ? 'at or above' : 'below'}: ${a.flagged ? 'flagged for TB' : 'not flagged'})`],
       ['Classification', a.label],
     ]);
   } else {

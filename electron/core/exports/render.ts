@@ -1,8 +1,10 @@
 // The key image for the PDF: the stored pixels through the default window (MONOCHROME1 inverted), reduced by area
-// averaging to a print resolution, with the lung outlines and the finding boxes drawn in, as 8-bit RGB. Box numbers
+// averaging to a print resolution, with the lung outlines and the finding boxes drawn in the viewer's colours (box
+// colour by the reader's decision), as 8-bit RGB. Box numbers
 // are written by the PDF itself beside each box, so they stay sharp at any zoom.
 import type { Finding } from '../../contract/annotations';
 import type { ExportInput } from './types';
+import { FINDING_COLOURS, MASK_COLOURS } from '../../contract/presentation';
 
 /** longest side of the rendered image: about 230 dpi at the size the PDF prints it (at most 13 cm tall) */
 export const RENDER_MAX_SIDE = 1200;
@@ -16,12 +18,8 @@ export interface RenderedImage {
   boxes: { n: number; x: number; y: number; w: number; h: number; colour: [number, number, number] }[];
 }
 
-export const COLOURS = {
-  rightLung: [64, 160, 255] as [number, number, number],
-  leftLung: [255, 200, 40] as [number, number, number],
-  aiFinding: [255, 96, 32] as [number, number, number],
-  readerFinding: [40, 220, 120] as [number, number, number],
-};
+/** The viewer's colours (contract/presentation), so that the PDF's legend and the screen agree. */
+const rgbOf = (c: { rgb: readonly [number, number, number] }): [number, number, number] => [c.rgb[0], c.rgb[1], c.rgb[2]];
 
 /** Grey levels 0..255 for the stored values, through the window (DICOM PS3.3 C.11.2.1.2 linear function). */
 function windowLut(input: ExportInput['image']): Uint8Array {
@@ -141,11 +139,11 @@ export function renderKeyImage(input: ExportInput, findings: Finding[], maxSide 
   for (let i = 0; i < small.length; i++) rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = small[i];
   for (const m of input.masks) {
     if (m.label === 'lesion' || m.width !== columns || m.height !== rows) continue;
-    drawOutline(rgb, reduceMask(m.packed, columns, rows, ow, oh), ow, oh, m.label === 'right_lung' ? COLOURS.rightLung : COLOURS.leftLung);
+    drawOutline(rgb, reduceMask(m.packed, columns, rows, ow, oh), ow, oh, rgbOf(MASK_COLOURS[m.label]));
   }
   const boxes: RenderedImage['boxes'] = [];
   findings.forEach((f, i) => {
-    const colour = f.provenance.source === 'ai' ? COLOURS.aiFinding : COLOURS.readerFinding;
+    const colour = rgbOf(FINDING_COLOURS[f.state]);
     const b = { x: f.x * (ow / columns), y: f.y * (oh / rows), w: f.w * (ow / columns), h: f.h * (oh / rows) };
     drawBox(rgb, ow, oh, b, colour, Math.max(2, Math.round(ow / 400)));
     boxes.push({ n: i + 1, ...b, colour });

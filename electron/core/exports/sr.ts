@@ -154,7 +154,7 @@ export function buildSr(input: ExportInput, uids: { series?: string; instance?: 
     const evaluations: Naturalized[] = [
       codeItem('CONTAINS', CODES.modelClass, local(a.label.toUpperCase().replace(/[^A-Z0-9]+/g, '_').slice(0, 16) || 'UNKNOWN', text(a.label, 64))),
     ];
-    if (a.threshold !== null) evaluations.push(codeItem('CONTAINS', CODES.aboveThreshold, a.tbScore >= a.threshold ? CODES.yes : CODES.no));
+    if (a.threshold !== null) evaluations.push(codeItem('CONTAINS', CODES.aboveThreshold, a.flagged ? CODES.yes : CODES.no));
     groups.push(
       container('CONTAINS', CODES.measurementGroup, [
         textItem('HAS OBS CONTEXT', CODES.trackingIdentifier, 'TB score'),

@@ -76,7 +76,10 @@ export interface ExportInput {
     analysisId: number;
     model: { name: string; version: string; sha256: string; ep: string };
     tbScore: number;
+    /** the operating threshold in force for the model (core/triage) */
     threshold: number | null;
+    /** the triage flag: the score is at or above that threshold */
+    flagged: boolean;
     label: string;
     probabilities: { name: string; p: number }[];
     createdAt: string;

@@ -16,7 +16,8 @@
 // Window presets (modality units), in order: the file's Window Center/Width values (named by their
 // explanations), its VOI LUT Sequence items (each approximated by a linear window over the LUT's input range,
 // narrowed to where the LUT actually rises; named by LUT Explanation), 'Auto (1st–99th percentile)' computed
-// from the histogram, and 'Full range'. The first is the default, so files without VOI tags default to Auto.
+// from the histogram, and 'Full range'. The model reads the image through the first (the file's window, else Auto);
+// a viewer opens it with chooseInitialWindow's choice (the file's window where it is plausible for the image's values).
 //
 // Missing SOP Instance / Study / Series Instance UIDs are returned as '' (core/importing generates
 // deterministic 2.25 UIDs from the file's hash). Out-of-scope DICOMs (lateral/oblique views, animals,
@@ -31,7 +32,7 @@ import type { DecodedImage } from './types';
 export type { DecodedImage, DicomAttributes, WindowPresetDef } from './types';
 export { sniffFormat, guessRawDicomSyntax, type FileFormat } from './sniff';
 export { configureImaging, loadCodecs, resolveWasmPath, type ImagingConfig } from './codecs';
-export { computeDefaultWindow, computePixelStats, fullRangeWindow, histogramPercentile, type PixelStats } from './pixels';
+export { AUTO_WINDOW_NAME, chooseInitialWindow, computeDefaultWindow, computePixelStats, fullRangeWindow, histogramPercentile, type InitialWindow, type PixelStats } from './pixels';
 export { checkScope, type ScopeEvidence, type ScopeVerdict } from './scope';
 export { TRANSFER_SYNTAXES, transferSyntaxLabel, dicomTextDecoder } from './dicom';
 export { MAX_DIMENSION, MAX_RASTER_PIXELS } from './limits';

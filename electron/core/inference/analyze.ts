@@ -21,6 +21,13 @@ export interface AnalysisResult {
   /** the TB class name when tbScore ≥ threshold, else the more probable of the other classes */
   label: string;
   boxes: Box[];
+  /**
+   * When no box reaches the display score: the model's strongest regions below it (at most CANDIDATE_COUNT, one per region, scoring at
+   * least CANDIDATE_FLOOR), for a reader to look at as low-confidence evidence. Never findings. Empty otherwise.
+   */
+  candidates: Box[];
+  /** the least score of a box in `boxes` (the pack's display score, unless the caller chose another) */
+  displayScore: number;
   lungs: { right: Point[]; left: Point[] };
   zones: LungZone[];
   evidence: EvidenceGrid;
@@ -41,6 +48,10 @@ export interface AnalysisDetail {
 }
 
 const ms = (a: number, b: number) => Math.round((b - a) * 100) / 100;
+
+/** How many low-confidence regions a reading without a shown box offers, and the least peak score one must have. */
+export const CANDIDATE_COUNT = 3;
+export const CANDIDATE_FLOOR = 0.02;
 
 export interface AnalyzeOptions {
   /** lowest box score returned (default: the pack's det_decode.suggested_display_score) */
@@ -68,11 +79,16 @@ export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage,
     label = m.class_names[bi];
   }
   const [C, R] = out.det_heatmap.dims;
+  // One decode down to the candidates' floor: the boxes at or above the display score are the same as a decode at
+  // the display score would give (non-maximum suppression keeps the higher-scoring box of any pair).
+  const minBox = opts.minBoxScore ?? m.det_decode.suggested_display_score;
   const lb = decodeCenterNet(out.det_heatmap.data, C, R, out.det_size.data, out.det_offset.data, m.det_stride,
-    m.det_decode.top_k, opts.minBoxScore ?? m.det_decode.suggested_display_score);
-  const boxes = nmsByClass(lb, 0.5)
+    m.det_decode.top_k, Math.min(minBox, CANDIDATE_FLOOR));
+  const peaks = nmsByClass(lb, 0.5)
     .map((b) => boxToSource(g, b, m.det_class_names[b.cls]))
     .filter((b) => b.w > 0 && b.h > 0);
+  const boxes = peaks.filter((b) => b.score >= minBox);
+  const candidates = boxes.length ? [] : distinctRegions(peaks, CANDIDATE_COUNT);
   const [nL, L] = out.lung_logits.dims;
   const labels = lungLabelMap(out.lung_logits.data, nL, L, g);
   const ri = m.lung_class_names.indexOf('right_lung');
@@ -98,7 +114,9 @@ export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage,
     threshold,
     probabilities: probs.map((p, i) => ({ name: m.class_names[i], p: Math.round(p * 1e6) / 1e6 })),
     label,
-    boxes: boxes.map((b) => ({ ...b, x: r2(b.x), y: r2(b.y), w: r2(b.w), h: r2(b.h), score: Math.round(b.score * 1e4) / 1e4 })),
+    boxes: boxes.map(roundBox),
+    candidates: candidates.map(roundBox),
+    displayScore: minBox,
     lungs,
     zones,
     evidence,
@@ -111,6 +129,26 @@ export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage,
 
 function r2(v: number): number {
   return Math.round(v * 100) / 100;
+}
+
+/** The first `n` boxes (by score) that do not overlap a higher one at IoU > 0.5 whatever its class: one region, one outline. */
+function distinctRegions(sorted: Box[], n: number): Box[] {
+  const iou = (a: Box, b: Box) => {
+    const iw = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+    const ih = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+    if (iw <= 0 || ih <= 0) return 0;
+    return (iw * ih) / (a.w * a.h + b.w * b.h - iw * ih);
+  };
+  const kept: Box[] = [];
+  for (const b of sorted) {
+    if (kept.length === n) break;
+    if (!kept.some((k) => iou(k, b) > 0.5)) kept.push(b);
+  }
+  return kept;
+}
+
+function roundBox(b: Box): Box {
+  return { ...b, x: r2(b.x), y: r2(b.y), w: r2(b.w), h: r2(b.h), score: Math.round(b.score * 1e4) / 1e4 };
 }
 
 /** Analyze a decoded image (timings.decode = 0). */

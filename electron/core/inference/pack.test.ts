@@ -179,6 +179,16 @@ test('analyzer falls back to CPU with a reason when a GPU provider is not availa
   assert.equal(a.ep, 'cpu');
   assert.ok(a.epFallbackReason && a.epFallbackReason.length > 0);
   await a.release();
+  // where CUDA is the GPU provider to try (Linux) and its libraries are not installed, the reason is for the clinic's
+  // IT person: it names the guide's section, never a source file or a folder of the machine
+  if (process.platform === 'linux') {
+    const cuda = await createAnalyzer(await loadModelPack(fx.dir!, { threads: 1 }), { ep: 'cuda' });
+    if (cuda.ep === 'cpu') {
+      assert.match(cuda.epFallbackReason ?? '', /GPU acceleration/);
+      assert.doesNotMatch(cuda.epFallbackReason ?? '', /\.(ts|js|py)\b|node_modules|\/usr\/|\/home\/|\/work\//);
+    }
+    await cuda.release();
+  }
 });
 
 const DICOM_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'datasets', 'dicom_samples');

@@ -265,7 +265,7 @@ function cudaMissing(): string | null {
     const pkg = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
     const dir = path.join(pkg, 'bin', 'napi-v6', 'linux', process.arch);
     const lib = path.join(dir, 'libonnxruntime_providers_cuda.so');
-    return fs.existsSync(lib) ? null : `the CUDA provider libraries are not installed (${lib} is missing; install with ONNXRUNTIME_NODE_INSTALL=cuda12, see pack.ts)`;
+    return fs.existsSync(lib) ? null : `the CUDA provider libraries are not installed with this station (IT: see “GPU acceleration” in the installation guide)`;
   } catch {
     return null;
   }
@@ -303,7 +303,7 @@ export async function createAnalyzer(pack: ModelPack, opts: AnalyzerOptions = {}
     } catch (e) {
       const msg = String((e as Error)?.message ?? e).split('\n')[0].slice(0, 300);
       reason = want === 'cuda'
-        ? `CUDA provider unavailable (${msg}); install it with ONNXRUNTIME_NODE_INSTALL=cuda12 (see pack.ts)`
+        ? `CUDA provider unavailable (${msg}); IT: see “GPU acceleration” in the installation guide`
         : `${want} provider unavailable (${msg})`;
     }
   }

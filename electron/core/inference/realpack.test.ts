@@ -172,3 +172,36 @@ test('real pack: non-square image — output shapes, and lungs map back to origi
   console.log(`  ${row.id} in a ${W}x${H} canvas at (${ox}, ${oy}): letterbox ${g.newW}x${g.newH} pad (${g.padX}, ${g.padY}); lung Dice vs ground truth R ${dR.toFixed(3)} / L ${dL.toFixed(3)} (unshifted R ${dWrong.toFixed(3)}); tbScore ${r.tbScore.toFixed(2)}`);
   assert.ok(dR >= 0.85 && dL >= 0.85, `lung outlines do not land on the ground truth: R ${dR}, L ${dL}`);
 });
+
+test('real pack: where no box reaches the display score, the strongest regions below it come back as low-confidence candidates, and the boxes are unchanged', { skip }, async () => {
+  const row = await firstTb();
+  const { decoded, ms } = await decodeFile(row._path);
+  const shown = (await analyzeDetailed(analyzer, decoded, ms)).result;
+  // A display score no box reaches: every proposal becomes a candidate instead.
+  const strict = (await analyzeDetailed(analyzer, decoded, ms, { minBoxScore: 0.999 })).result;
+  assert.deepEqual(strict.boxes, []);
+  assert.equal(strict.displayScore, 0.999);
+  assert.ok(strict.candidates.length >= 1 && strict.candidates.length <= 3, JSON.stringify(strict.candidates));
+  for (let i = 1; i < strict.candidates.length; i++) assert.ok(strict.candidates[i - 1].score >= strict.candidates[i].score);
+  assert.ok(strict.candidates.every((c) => c.score >= 0.02 && c.score < 0.999));
+  // one outline per region: no two candidates cover the same place (whatever their class)
+  const xywh = (b: { x: number; y: number; w: number; h: number }) => ({ x0: b.x, y0: b.y, x1: b.x + b.w, y1: b.y + b.h });
+  for (let i = 0; i < strict.candidates.length; i++) for (let j = 0; j < i; j++) assert.ok(boxIou(xywh(strict.candidates[i]), xywh(strict.candidates[j])) <= 0.5);
+  // the strongest candidate is the strongest box a lower display score would have shown
+  const loose = (await analyzeDetailed(analyzer, decoded, ms, { minBoxScore: 0.02 })).result;
+  assert.deepEqual(strict.candidates[0], loose.boxes[0]);
+  // with the pack's own display score, the boxes are what they were and there are no candidates when one is shown
+  if (shown.boxes.length) assert.deepEqual(shown.candidates, []);
+  assert.ok(shown.boxes.every((b) => b.score >= shown.displayScore));
+});
+
+test('real pack: TBX11K tb0005, flagged by the model with no box at the display score, comes with distinct low-confidence regions', { skip }, async () => {
+  const file = path.join(DATA, 'tbx11k', 'images', 'tb0005.png');
+  if (!fs.existsSync(file)) return;
+  const r = await analyzeFile(analyzer, file);
+  assert.ok(r.tbScore >= r.threshold, `scored ${r.tbScore}`);
+  assert.deepEqual(r.boxes, []);
+  assert.ok(r.candidates.length >= 2, JSON.stringify(r.candidates));
+  const xywh = (b: { x: number; y: number; w: number; h: number }) => ({ x0: b.x, y0: b.y, x1: b.x + b.w, y1: b.y + b.h });
+  for (let i = 0; i < r.candidates.length; i++) for (let j = 0; j < i; j++) assert.ok(boxIou(xywh(r.candidates[i]), xywh(r.candidates[j])) <= 0.5);
+});

@@ -20,9 +20,9 @@ export function tinyPack(): { dir: string | null; reason: string } {
   const key = crypto.createHash('sha256').update(src).digest('hex').slice(0, 12);
   const dir = path.join(os.tmpdir(), `cxr-tiny-pack-${key}`);
   if (fs.existsSync(path.join(dir, 'manifest.json'))) return (cached = { dir, reason: '' });
-  if (!fs.existsSync(PYTHON)) return (cached = { dir: null, reason: `${PYTHON} not found` });
+  if (!fs.existsSync(PYTHON)) return (cached = { dir: null, reason: `missing tool: ${PYTHON} with torch, onnx and numpy (Debian packages python3-torch python3-onnx python3-numpy; scripts/install-system-packages.sh installs them)` });
   const probe = spawnSync(PYTHON, ['-c', 'import torch, onnx, numpy'], { encoding: 'utf8' });
-  if (probe.status !== 0) return (cached = { dir: null, reason: `python3 lacks torch/onnx/numpy (${probe.stderr.trim().split('\n').pop()})` });
+  if (probe.status !== 0) return (cached = { dir: null, reason: `missing tool: python3's torch, onnx or numpy (${probe.stderr.trim().split('\n').pop()}; Debian packages python3-torch python3-onnx python3-numpy; scripts/install-system-packages.sh installs them)` });
   const tmp = `${dir}.tmp-${process.pid}`;
   const r = spawnSync(PYTHON, [SCRIPT, tmp, '256'], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   if (r.status !== 0) return (cached = { dir: null, reason: `make_tiny_pack.py failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` });

@@ -12,8 +12,8 @@ import { syntheticDicom } from '../../../bench/synthetic';
 import { NetworkService } from './index';
 import { freePort } from './testOrthanc';
 import { brokenImage, srInstance } from './testFixtures';
+import { missingTools } from '../../testing/tools';
 
-const HAVE_DCMTK = fs.existsSync('/usr/bin/storescu') && fs.existsSync('/usr/bin/echoscu');
 
 /** Run a dcmtk tool asynchronously (the receiver lives in this process: a sync call would block it). */
 function dcmtk(tool: string, args: string[]): Promise<{ code: number; out: string }> {
@@ -46,7 +46,7 @@ async function station(whitelist: string[] = []) {
   return { store, ns, port, events };
 }
 
-test('C-ECHO answers; pushed images are imported, sender and time recorded, worklist told and analysis kicked', { skip: !HAVE_DCMTK && 'dcmtk (storescu, echoscu) is not installed' }, async () => {
+test('C-ECHO answers; pushed images are imported, sender and time recorded, worklist told and analysis kicked', { skip: missingTools('storescu', 'echoscu') }, async () => {
   const { store, ns, port, events } = await station();
   const echo = await dcmtk('echoscu', ['-aet', 'XRAYROOM1', '-aec', 'CXRSTATION', '127.0.0.1', String(port)]);
   assert.equal(echo.code, 0, echo.out);
@@ -93,7 +93,7 @@ test('C-ECHO answers; pushed images are imported, sender and time recorded, work
   assert.equal(ns.repo.listReceived(1)[0].outcome, 'duplicate');
 });
 
-test('refuses unknown calling AE titles, a wrong called AE title, non-image classes and broken images, and keeps running', { skip: !HAVE_DCMTK && 'dcmtk (storescu, echoscu) is not installed' }, async () => {
+test('refuses unknown calling AE titles, a wrong called AE title, non-image classes and broken images, and keeps running', { skip: missingTools('storescu', 'echoscu') }, async () => {
   const { store, ns, port } = await station(['XRAYROOM1']);
   const stranger = await dcmtk('echoscu', ['-aet', 'STRANGER', '-aec', 'CXRSTATION', '127.0.0.1', String(port)]);
   assert.notEqual(stranger.code, 0);

@@ -12,7 +12,7 @@ const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 
 /** Why the Orthanc tests cannot run here, or null when they can. */
 export function orthancMissing(): string | null {
-  return fs.existsSync(ORTHANC_BIN) ? null : `${ORTHANC_BIN} is not installed (Debian package "orthanc"): the DICOM network integration tests are skipped`;
+  return fs.existsSync(ORTHANC_BIN) ? null : `missing tool: Orthanc (${ORTHANC_BIN}; Debian packages orthanc orthanc-dicomweb; scripts/install-system-packages.sh installs them): the DICOM network integration tests are skipped`;
 }
 
 export async function freePort(): Promise<number> {

@@ -4,6 +4,9 @@
 // not state. Pure and deterministic.
 import { isTbPositive, type ImageFacts, type LesionKind, type ReportFacts, type ReportFinding } from './facts';
 import { ZONES, type Side, type Zone } from './zones';
+import { joinWords, zonePhrase } from '../../contract/presentation';
+
+export { zonePhrase };
 
 export interface ReportSections {
   technique: string;
@@ -39,8 +42,7 @@ export function capitalize(s: string): string {
 
 /** "a", "a and b", "a, b and c" */
 export function joinList(items: string[]): string {
-  if (items.length <= 1) return items[0] ?? '';
-  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+  return joinWords(items);
 }
 
 export function plural(n: number, one: string, many: string): string {
@@ -49,12 +51,6 @@ export function plural(n: number, one: string, many: string): string {
 
 const SIDE_ORDER: readonly Side[] = ['right', 'left'];
 const zoneIndex = (z: Zone) => ZONES.indexOf(z);
-
-/** "right upper zone", "left upper and middle zones" */
-export function zonePhrase(side: Side, zones: readonly Zone[]): string {
-  const zs = [...new Set(zones)].sort((a, b) => zoneIndex(a) - zoneIndex(b));
-  return `${side} ${joinList(zs)} ${plural(zs.length, 'zone', 'zones')}`;
-}
 
 /** Where a set of findings lies, one phrase per lung: "the right upper zone and the left middle and lower zones". */
 export function locationPhrase(findings: readonly ReportFinding[]): string {

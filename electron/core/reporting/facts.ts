@@ -4,6 +4,7 @@
 // deterministic and testable without a database; ./store.ts builds them from the store.
 import { createHash } from 'node:crypto';
 import type { Side, Zone, ZoneMethod } from './zones';
+import { isFlagged } from '../triage/index';
 
 export type LesionKind = 'active' | 'obsolete' | 'other';
 export type FindingState = 'proposed' | 'accepted' | 'rejected' | 'edited' | 'added';
@@ -25,6 +26,7 @@ export interface ReportFinding {
 
 export interface AiReading {
   tbScore: number;
+  /** the operating threshold in force for the model (core/triage operatingThreshold) */
   threshold: number;
   modelName: string;
   modelVersion: string;
@@ -59,8 +61,9 @@ export function lesionKind(label: string): LesionKind {
   return 'other';
 }
 
+/** The image's triage flag (core/triage): its score is at or above the threshold in force. */
 export function isTbPositive(ai: AiReading | null): boolean {
-  return ai !== null && ai.tbScore >= ai.threshold;
+  return ai !== null && isFlagged(ai.tbScore, ai.threshold);
 }
 
 /**

@@ -11,6 +11,7 @@ import { AppError } from '../errors';
 import { loadAnnotations } from '../annotations/index';
 import { assertCaseEditable, caseLockState } from '../accounts/lock';
 import { appendAudit } from '../accounts/audit';
+import { operatingThreshold } from '../triage/index';
 import { draftReport, parseSections, type ReportSections } from './draft';
 import { factsFingerprint, lesionKind, type ImageFacts, type ReportFacts, type ReportFinding } from './facts';
 import { assignZone, lungFieldFromPackedMasks, lungFieldFromPolygons, type LungField } from './zones';
@@ -87,10 +88,10 @@ function factsOf(db: Database, img: ImageRow): ImageFacts {
       ? db.prepare('SELECT id, model_name, model_version, tb_score, result_json FROM analyses WHERE id = ?').get(ann.analysisId)
       : db.prepare('SELECT id, model_name, model_version, tb_score, result_json FROM analyses WHERE image_ref = ? ORDER BY id DESC LIMIT 1').get(img.id)
   ) as AnalysisRow | undefined;
-  let threshold = NaN;
+  let threshold: number | null = null;
   if (analysis) {
     const r = JSON.parse(analysis.result_json) as { threshold?: number };
-    threshold = typeof r.threshold === 'number' ? r.threshold : NaN;
+    threshold = operatingThreshold({ model: { name: analysis.model_name, version: analysis.model_version }, packThreshold: typeof r.threshold === 'number' ? r.threshold : null });
   }
   // The reader's lung masks when both lungs are drawn, else the model's outlines.
   const rightMasks = ann.masks.filter((m) => m.label === 'right_lung' && m.width === img.columns && m.height === img.rows).map((m) => m.packed);
@@ -130,7 +131,7 @@ function factsOf(db: Database, img: ImageRow): ImageFacts {
     modality: img.modality,
     view: img.view_position,
     sourceFormat: img.source_format,
-    ai: analysis && Number.isFinite(threshold) ? { tbScore: analysis.tb_score, threshold, modelName: analysis.model_name, modelVersion: analysis.model_version } : null,
+    ai: analysis && threshold !== null ? { tbScore: analysis.tb_score, threshold, modelName: analysis.model_name, modelVersion: analysis.model_version } : null,
     findings,
     rejected,
     annotationVersion: ann.version,

@@ -4,7 +4,7 @@
 // nodule sizes, the heart...). The parser maps each word to the nearest word of a small vocabulary by edit distance
 // (transpositions count as one edit), so paraphrases and typos land on the same question; it never guesses an
 // answer for a question it cannot place.
-import { formatScore, joinList, kindNoun, locationPhrase, numberWord, plural, capitalize, recommendationText } from './draft';
+import { formatScore, joinList, kindNoun, locationPhrase, numberWord, plural, capitalize, recommendationText, zonePhrase } from './draft';
 import { isTbPositive, type ImageFacts, type LesionKind, type ReportFinding } from './facts';
 import type { Side, Zone } from './zones';
 
@@ -298,7 +298,7 @@ function kindBreakdown(fs: readonly ReportFinding[]): string {
 
 /** " in the left upper zone", " in the right lung", " in the upper zone of either lung", or "" */
 function placePhrase(side: Side | null, zone: Zone | null): string {
-  if (side && zone) return ` in the ${side} ${zone} zone`;
+  if (side && zone) return ` in the ${zonePhrase(side, [zone])}`;
   if (side) return ` in the ${side} lung`;
   if (zone) return ` in the ${zone} zone of either lung`;
   return '';
@@ -364,7 +364,7 @@ export function answerQuestion(im: ImageFacts, question: string): Answer {
     case 'zone': {
       const { zone, side } = intent;
       const yesNo = (affected: boolean) => ((affected !== intent.clear) ? 'Yes' : 'No');
-      const where = side ? `the ${side} ${zone} zone` : `the ${zone} zone of either lung`;
+      const where = side ? `the ${zonePhrase(side, [zone])}` : `the ${zone} zone of either lung`;
       const here = fs.filter((f) => f.zones.includes(zone) && (!side || f.side === side));
       if (here.length) return out(`${yesNo(true)}: ${where} has ${describe(here)}.`, evidenceOf(im, here, false));
       return out(`${yesNo(false)}: no lesion is marked in ${where}${fs.length ? ` (the marked ${plural(fs.length, 'lesion is', 'lesions are')} in ${locationPhrase(fs)})` : ''}.`, evidenceOf(im, fs, false));
@@ -394,7 +394,7 @@ export function answerQuestion(im: ImageFacts, question: string): Answer {
       if (!im.ai) return out('No AI reading is available for this image, so there is no model confidence to report.', evidenceOf(im, fs, false));
       const ai = fs.filter((f) => f.score !== null);
       const boxes = ai.length
-        ? ` Its confidence in the marked boxes: ${joinList(ai.map((f) => `${f.score!.toFixed(2)} for the ${f.kind === 'active' ? 'active' : f.kind === 'obsolete' ? 'obsolete' : `"${f.label}"`} lesion in the ${f.side} ${joinList(f.zones)} ${plural(f.zones.length, 'zone', 'zones')}`))}.`
+        ? ` Its confidence in the marked boxes: ${joinList(ai.map((f) => `${f.score!.toFixed(2)} for the ${f.kind === 'active' ? 'active' : f.kind === 'obsolete' ? 'obsolete' : `"${f.label}"`} lesion in the ${zonePhrase(f.side, f.zones)}`))}.`
         : '';
       return out(
         `${capitalize(scoreClause(im))}, so the model ${positive ? 'flags' : 'does not flag'} this image for tuberculosis.${boxes} The score is a triage aid calibrated for high sensitivity, not a diagnosis.`,

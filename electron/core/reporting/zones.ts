@@ -3,10 +3,11 @@
 // one, whatever its provenance. Lungs come from the reader's lung masks where the annotations have them, else from
 // the model's lung outlines, else the image's halves (image left = patient's right on a frontal view).
 import { rasterizePolygon, type Point } from '../inference/postprocess';
+import { LUNG_ZONES, type LungSide, type LungZone } from '../../contract/presentation';
 
-export type Side = 'right' | 'left';
-export type Zone = 'upper' | 'middle' | 'lower';
-export const ZONES: readonly Zone[] = ['upper', 'middle', 'lower'];
+export type Side = LungSide;
+export type Zone = LungZone;
+export const ZONES: readonly Zone[] = LUNG_ZONES;
 export type ZoneMethod = 'lung_mask' | 'lung_outline' | 'image_halves';
 
 export interface BoxGeometry {

@@ -13,12 +13,14 @@ import type { Database as Db } from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isFlagged } from '../triage/index';
 import { AppError } from '../errors';
 import { isPlainSqlite, keyFileFor, loadDataKey, type DataKey, type KeyAccess } from '../crypto/index';
 import { encryptPlainStore, openEncryptedDatabase, openPlainDatabase } from './encryption';
 import { completePendingSwap, sweepStaleWork } from './swap';
 import { runMigrations, latestVersion, refuseNewer } from './migrate';
 import type { DecodedImage } from '../imaging/types';
+import { chooseInitialWindow } from '../imaging/pixels';
 import type { WorklistQuery, WorklistRow, CaseDetail, ImageInfo, CaseStatus, WorklistSortKey } from '../../contract/index';
 
 export { runMigrations, latestVersion } from './migrate';
@@ -149,6 +151,8 @@ interface StudyRow {
   description: string | null;
   status: CaseStatus;
   ai_score: number | null;
+  ai_model_name: string | null;
+  ai_model_version: string | null;
   image_count: number;
   first_image_id: number | null;
   imported_at: string;
@@ -302,6 +306,7 @@ export class CaseStore {
   readonly keyPath: string;
   private readonly blobDir: string;
   private readonly search: SearchCache;
+  private readonly models: ScoredModels;
   private readonly key: DataKey;
   private readonly blobWrite: OpenOptions['blobWrite'];
 
@@ -314,6 +319,7 @@ export class CaseStore {
     this.key = key;
     this.blobWrite = blobWrite;
     this.search = new SearchCache(db);
+    this.models = new ScoredModels(db);
   }
 
   /**
@@ -613,11 +619,34 @@ export class CaseStore {
     }
   }
 
-  /** The worklist page: sorted, filtered, paged. Sorting by an indexed column with `id` as the tie-breaker. */
-  findCasesForWorklist(q: Required<Pick<WorklistQuery, 'sort' | 'filter' | 'offset' | 'limit'>>): { total: number; rows: WorklistRow[] } {
+  /**
+   * The models whose readings gave the cases' AI scores, each with the operating point its pack recorded with its
+   * readings (for the triage flag: core/triage decides the threshold in force from it).
+   */
+  scoredModels(): { model: { name: string; version: string }; packThreshold: number | null }[] {
+    return this.models.list();
+  }
+
+  /**
+   * The worklist page: sorted, filtered, paged. Sorting by an indexed column with `id` as the tie-breaker.
+   * `thresholds`: the operating threshold in force per model (core/triage), for each row's triage flag and the
+   * flagged-only filter; a case scored by a model without one is never flagged.
+   */
+  findCasesForWorklist(q: Required<Pick<WorklistQuery, 'sort' | 'filter' | 'offset' | 'limit'>>, thresholds: WorklistThreshold[] = []): { total: number; rows: WorklistRow[] } {
     const f = q.filter ?? {};
     const where: string[] = [];
     const args: unknown[] = [];
+    const known = thresholds.filter((t) => t.threshold !== null);
+    if (f.flagged) {
+      // The same comparison as triage's isFlagged (a score at or above the threshold), in SQL so that the page and
+      // its total come from the index walk like every other filter.
+      if (!known.length) where.push('0');
+      else {
+        where.push(`(${known.map(() => '(ai_model_name = ? AND ai_model_version = ? AND ai_score >= ?)').join(' OR ')})`);
+        for (const t of known) args.push(t.model.name, t.model.version, t.threshold);
+      }
+    }
+    const toRow = (r: StudyRow) => toWorklistRow(r, known);
     if (f.status) {
       where.push('status = ?');
       args.push(f.status);
@@ -634,7 +663,7 @@ export class CaseStore {
     if (!text) {
       const total = (this.db.prepare(`SELECT count(*) AS n FROM studies ${whereSql}`).get(...args) as { n: number }).n;
       const rows = this.db.prepare(`SELECT ${WORKLIST_COLUMNS} FROM studies ${whereSql} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as StudyRow[];
-      return { total, rows: rows.map(toWorklistRow) };
+      return { total, rows: rows.map(toRow) };
     }
     const matches = this.search.matching(text);
     if (matches.length <= SMALL_MATCH_SET) {
@@ -644,7 +673,7 @@ export class CaseStore {
       const idsJson = JSON.stringify(matches);
       const total = (this.db.prepare(`SELECT count(*) AS n FROM studies ${w}`).get(idsJson, ...args) as { n: number }).n;
       const rows = this.db.prepare(`SELECT ${WORKLIST_COLUMNS} FROM studies ${w} ORDER BY ${order} LIMIT ? OFFSET ?`).all(idsJson, ...args, q.limit, q.offset) as StudyRow[];
-      return { total, rows: rows.map(toWorklistRow) };
+      return { total, rows: rows.map(toRow) };
     }
     // Many matches: walk the sort order's index and keep the matching ids; the page fills early.
     const wanted = new Set(matches);
@@ -667,7 +696,7 @@ export class CaseStore {
     const byId = new Map(
       (this.db.prepare(`SELECT ${WORKLIST_COLUMNS} FROM studies WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(page)) as StudyRow[]).map((r) => [r.id, r]),
     );
-    return { total, rows: page.map((id) => toWorklistRow(byId.get(id)!)) };
+    return { total, rows: page.map((id) => toRow(byId.get(id)!)) };
   }
 
   getCase(caseId: number): CaseDetail {
@@ -805,10 +834,11 @@ export class CaseStore {
           `UPDATE studies SET
              ai_score = (SELECT max(a.tb_score) FROM analyses a JOIN images i ON i.id = a.image_ref JOIN series se ON se.id = i.series_ref
                           WHERE se.study_ref = studies.id AND a.model_name = ? AND a.model_version = ?),
+             ai_model_name = ?, ai_model_version = ?,
              status = CASE WHEN status = 'new' THEN 'analyzed' ELSE status END
            WHERE id = ?`,
         )
-        .run(a.model.name, a.model.version, caseId);
+        .run(a.model.name, a.model.version, a.model.name, a.model.version, caseId);
       return { analysisId: Number(info.lastInsertRowid), caseId };
     }).immediate();
   }
@@ -858,6 +888,31 @@ export class CaseStore {
   }
 }
 
+/**
+ * The models that have read images on this database, with the operating point each recorded with its readings. Read
+ * once and then only the readings added since (by this process or another on the same database): a model's recorded
+ * operating point never changes, so the list only grows.
+ */
+class ScoredModels {
+  private seenId = 0;
+  private readonly byKey = new Map<string, { model: { name: string; version: string }; packThreshold: number | null }>();
+  constructor(private readonly db: Db) {}
+
+  list(): { model: { name: string; version: string }; packThreshold: number | null }[] {
+    const fresh = this.db
+      .prepare('SELECT model_name AS name, model_version AS version, min(id) AS firstId, max(id) AS lastId FROM analyses WHERE id > ? GROUP BY model_name, model_version')
+      .all(this.seenId) as { name: string; version: string; firstId: number; lastId: number }[];
+    for (const r of fresh) {
+      this.seenId = Math.max(this.seenId, r.lastId);
+      const key = `${r.name}\u0000${r.version}`;
+      if (this.byKey.has(key)) continue;
+      const threshold = this.db.prepare("SELECT json_extract(result_json, '$.threshold') FROM analyses WHERE id = ?").pluck().get(r.firstId);
+      this.byKey.set(key, { model: { name: r.name, version: r.version }, packThreshold: typeof threshold === 'number' ? threshold : null });
+    }
+    return [...this.byKey.values()];
+  }
+}
+
 const SMALL_MATCH_SET = 2000;
 const WALK_CHUNK = 4000;
 
@@ -887,10 +942,21 @@ class SearchCache {
   }
 }
 
-const WORKLIST_COLUMNS = `id, patient_name, patient_id, study_date, modality, view, description, status, ai_score, image_count,
-  first_image_id, imported_at`;
+const WORKLIST_COLUMNS = `id, patient_name, patient_id, study_date, modality, view, description, status, ai_score, ai_model_name,
+  ai_model_version, image_count, first_image_id, imported_at`;
 
-function toWorklistRow(r: StudyRow): WorklistRow {
+/** The operating threshold in force for one model's readings (null: not known). */
+export interface WorklistThreshold {
+  model: { name: string; version: string };
+  threshold: number | null;
+}
+
+function toWorklistRow(r: StudyRow, thresholds: readonly WorklistThreshold[]): WorklistRow {
+  let flagged: boolean | null = null;
+  if (r.ai_score !== null) {
+    const t = thresholds.find((x) => x.model.name === r.ai_model_name && x.model.version === r.ai_model_version);
+    flagged = isFlagged(r.ai_score, t?.threshold ?? null);
+  }
   return {
     caseId: r.id,
     patientName: r.patient_name,
@@ -901,6 +967,7 @@ function toWorklistRow(r: StudyRow): WorklistRow {
     description: r.description,
     status: r.status,
     aiScore: r.ai_score,
+    flagged,
     imageCount: r.image_count,
     firstImageId: r.first_image_id,
     importedAt: r.imported_at,
@@ -935,6 +1002,7 @@ const IMAGE_SELECT = `SELECT i.id, i.sop_instance_uid, i.series_ref, i.rows, i.c
   FROM images i JOIN series se ON se.id = i.series_ref`;
 
 function toImageInfo(r: ImageRow): ImageInfo {
+  const windows = JSON.parse(r.windows_json) as ImageInfo['windows'];
   return {
     imageId: r.id,
     caseId: r.study_ref,
@@ -948,7 +1016,8 @@ function toImageInfo(r: ImageRow): ImageInfo {
     pixelSpacing: r.spacing_row && r.spacing_col ? [r.spacing_row, r.spacing_col] : null,
     minPixel: r.min_pixel,
     maxPixel: r.max_pixel,
-    windows: JSON.parse(r.windows_json),
+    windows,
+    initialWindow: chooseInitialWindow(windows),
     modality: r.modality,
     view: r.view_position,
     sourceName: r.source_name,

@@ -9,6 +9,7 @@ import { runMigrations, latestVersion } from './migrate';
 import { migrations } from './migrations/index';
 import { tempDbPath } from '../../testing/index';
 import { AppError } from '../errors';
+import { operatingThreshold } from '../triage/index';
 
 export function record(i: number, over: Partial<{ study: string; series: string; sop: string; pixelSha: string; name: string; pid: string; date: string }> = {}): NewImageRecord {
   return {
@@ -286,5 +287,56 @@ test('analyses are stored per image and model version; the case takes its highes
   assert.deepEqual(got.result, { boxes: [] });
   assert.deepEqual([...got.evidence!], [1, 2]);
   assert.throws(() => store.saveAnalysis({ imageId: a.imageId, model, tbScore: 1, label: 'x', result: {} }), /UNIQUE/, 'the AI original is never overwritten');
+  store.close();
+});
+
+test('the worklist flags each case against its model\'s threshold in force, and the flagged-only filter agrees with the flags', () => {
+  const store = CaseStore.open(tempDbPath());
+  const m1 = { name: 'm', version: '1', sha256: 'x', ep: 'cpu' };
+  const m2 = { name: 'm', version: '2', sha256: 'y', ep: 'cpu' };
+  const scores: [number, typeof m1][] = [[90, m1], [47.77, m1], [47.76, m1], [10, m1], [60, m2], [40, m2]];
+  for (const [i, [score, model]] of scores.entries()) {
+    const { imageId } = store.insertImage(record(i + 1, { study: `1.9.${i}`, series: `1.9.${i}.1`, pid: `P${i}`, name: `Case^${i}` }));
+    store.saveAnalysis({ imageId, model, tbScore: score, label: 'x', result: { threshold: model === m1 ? 47.77 : 50, boxes: [] } });
+  }
+  store.insertImage(record(99, { study: '1.9.99', series: '1.9.99.1', pid: 'P99', name: 'Not^Read' }));
+  assert.deepEqual(store.scoredModels(), [
+    { model: { name: 'm', version: '1' }, packThreshold: 47.77 },
+    { model: { name: 'm', version: '2' }, packThreshold: 50 },
+  ]);
+  const thresholds = store.scoredModels().map((m) => ({ model: m.model, threshold: operatingThreshold(m) }));
+  const q = { sort: { key: 'aiScore' as const, dir: 'desc' as const }, filter: {}, offset: 0, limit: 50 };
+  const all = store.findCasesForWorklist(q, thresholds).rows;
+  assert.deepEqual(all.map((r) => [r.aiScore, r.flagged]), [[90, true], [60, true], [47.77, true], [47.76, false], [40, false], [10, false], [null, null]]);
+  const flagged = store.findCasesForWorklist({ ...q, filter: { flagged: true } }, thresholds);
+  assert.equal(flagged.total, 3);
+  assert.deepEqual(flagged.rows.map((r) => r.aiScore), all.filter((r) => r.flagged).map((r) => r.aiScore));
+  // with a text filter too (the few-matches path) and with the many-matches walk
+  assert.deepEqual(store.findCasesForWorklist({ ...q, filter: { flagged: true, text: 'case^' } }, thresholds).rows.map((r) => r.aiScore), [90, 60, 47.77]);
+  // a model whose threshold is not known flags nothing
+  assert.equal(store.findCasesForWorklist({ ...q, filter: { flagged: true } }, []).total, 0);
+  assert.ok(store.findCasesForWorklist(q, []).rows.every((r) => r.flagged === (r.aiScore === null ? null : false)));
+  store.close();
+});
+
+test('migration 90 -> 120 records which model gave each scored case its score', () => {
+  const p = tempDbPath();
+  const first = CaseStore.open(p);
+  const { imageId } = first.insertImage(record(1));
+  first.insertImage(record(2, { study: '1.2.9.9', pid: 'P9', name: 'Patient^00009', series: '1.2.9.9.2' }));
+  first.close();
+  // back to version 90: a store written before the case's model was recorded, with a case scored then
+  const raw = CaseStore.open(p).db;
+  raw.exec('ALTER TABLE studies DROP COLUMN ai_model_name; ALTER TABLE studies DROP COLUMN ai_model_version; PRAGMA user_version = 90');
+  raw.prepare("INSERT INTO analyses (image_ref, model_name, model_version, model_sha256, execution_provider, tb_score, label, result_json, created_at) VALUES (?, 'm', '1', 'x', 'cpu', 70, 'tb', '{\"threshold\":50}', 'then')").run(imageId);
+  raw.prepare('UPDATE studies SET ai_score = 70 WHERE id = (SELECT se.study_ref FROM images i JOIN series se ON se.id = i.series_ref WHERE i.id = ?)').run(imageId);
+  raw.close();
+  const store = CaseStore.open(p);
+  assert.equal(store.schemaVersion(), latestVersion());
+  const thresholds = store.scoredModels().map((m) => ({ model: m.model, threshold: operatingThreshold(m) }));
+  const rows = store.findCasesForWorklist({ sort: { key: 'aiScore', dir: 'desc' }, filter: {}, offset: 0, limit: 5 }, thresholds).rows;
+  assert.deepEqual(rows.map((r) => [r.aiScore, r.flagged]), [[70, true], [null, null]]);
+  const plan = store.db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM studies ORDER BY ${worklistOrder('aiScore', 'desc')} LIMIT 5`).all() as { detail: string }[];
+  assert.ok(plan.some((s) => /USING (COVERING )?INDEX studies_score_desc/.test(s.detail)), JSON.stringify(plan));
   store.close();
 });

@@ -1,6 +1,8 @@
 // The case's sign-off in the viewer: its state (not signed, signed by whom and when, amendment open and why), the
 // radiologist's Sign (with a confirmation that says what locks), Amend (with a reason), and every signed version,
 // viewable exactly as it was signed. Other panels learn of the lock from the `cxr:signoff` window event.
+// What the confirmation says about undecided AI findings is read when Sign is pressed, after the open image's last
+// edit has reached the store, and again after every save: it describes the findings that will be signed.
 import { useCallback, useEffect, useState } from 'react';
 import { call, errorMessage, onEvent } from '../api';
 import type { SignoffView } from '../../../electron/contract/index';
@@ -12,8 +14,8 @@ function when(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
-export function SignoffBar(props: { caseId: number }) {
-  const { caseId } = props;
+export function SignoffBar(props: { caseId: number; flushEdits?: () => Promise<void> }) {
+  const { caseId, flushEdits } = props;
   const { session } = useSession();
   const [state, setState] = useState<SignoffView | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -28,17 +30,39 @@ export function SignoffBar(props: { caseId: number }) {
     window.dispatchEvent(new CustomEvent('cxr:signoff', { detail: { caseId: s.caseId, locked: s.locked, signed: s.signed } }));
   }, []);
 
-  const load = useCallback(() => {
-    call('accounts:signoff', { caseId })
-      .then(publish)
-      .catch((e) => setError(errorMessage(e)));
-  }, [caseId, publish]);
+  const load = useCallback(
+    () =>
+      call('accounts:signoff', { caseId })
+        .then(publish)
+        .catch((e) => setError(errorMessage(e))),
+    [caseId, publish],
+  );
   useEffect(() => {
-    load();
-    return onEvent('cases:onChanged', (e) => {
-      if (e.caseIds.includes(caseId)) load();
-    });
+    void load();
+    const offs = [
+      onEvent('cases:onChanged', (e) => {
+        if (e.caseIds.includes(caseId)) void load();
+      }),
+      // an accept, a reject or any other saved edit changes what would be signed
+      onEvent('annotations:onSaved', (e) => {
+        if (e.caseId === caseId) void load();
+      }),
+    ];
+    return () => offs.forEach((off) => off());
   }, [caseId, load]);
+
+  /** Sign pressed: the open image's pending edit goes to the store first, then the state the warning reads. */
+  const startSigning = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await flushEdits?.();
+      await load();
+      setConfirming(true);
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const act = async (action: () => Promise<SignoffView>) => {
     setBusy(true);
@@ -113,7 +137,18 @@ export function SignoffBar(props: { caseId: number }) {
                 </strong>
               )}
             </span>
-            <button type="button" className="btn btn-small btn-primary" disabled={busy} data-testid="sign-confirm" onClick={() => void act(() => call('accounts:sign', { caseId }))}>
+            <button
+              type="button"
+              className="btn btn-small btn-primary"
+              disabled={busy}
+              data-testid="sign-confirm"
+              onClick={() =>
+                void act(async () => {
+                  await flushEdits?.();
+                  return call('accounts:sign', { caseId });
+                })
+              }
+            >
               Confirm signature
             </button>
             <button type="button" className="btn btn-small" onClick={() => setConfirming(false)}>
@@ -121,7 +156,7 @@ export function SignoffBar(props: { caseId: number }) {
             </button>
           </>
         ) : (
-          <button type="button" className="btn btn-small btn-primary" data-testid="sign-button" disabled={!canSign || busy} title={signTitle} onClick={() => setConfirming(true)}>
+          <button type="button" className="btn btn-small btn-primary" data-testid="sign-button" disabled={!canSign || busy} title={signTitle} onClick={() => void startSigning()}>
             {state.openAmendment ? 'Sign amendment' : 'Sign'}
           </button>
         ))}

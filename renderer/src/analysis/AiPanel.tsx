@@ -1,14 +1,18 @@
-// The model's reading of the image on screen: TB score against the operating threshold, the class probabilities,
-// and the findings: each proposed lesion with its lung zone, what the reader decided about it (accept, reject,
-// change) and who made or changed it. The AI's original reading is kept as it was written.
+// The model's reading of the image on screen: TB score against the operating threshold in force (the triage flag, in
+// words and a mark), the class probabilities, and the findings: each proposed lesion with its lung zones (as the
+// report names them), what the reader decided about it (accept, reject, change) and who made or changed it. A flagged
+// image without any box says what it shows instead (the strongest regions, low confidence, and the evidence map).
+// The AI's original reading is kept as it was written.
 import { useEffect, useState } from 'react';
 import { call, errorMessage, onEvent } from '../api';
 import type { AnalysisView } from '../api';
 import { LESION_LABEL_NAMES as LESION_NAMES } from '../../../electron/contract/index';
 import type { EditorController } from '../editor/controller';
 import { FindingsList } from '../editor/FindingsList';
+import { useFindingZones, zoneWords } from '../report/useFindingZones';
 
-export function AiPanel({ imageId, editor }: { imageId: number; editor?: EditorController | null }) {
+export function AiPanel({ caseId, imageId, editor }: { caseId: number; imageId: number; editor?: EditorController | null }) {
+  const zones = useFindingZones(caseId, imageId);
   const [state, setState] = useState<{ analysis: AnalysisView | null; failure: { code: string; message: string } | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -47,19 +51,39 @@ export function AiPanel({ imageId, editor }: { imageId: number; editor?: EditorC
         ) : (
           <p>Waiting for the model…</p>
         )}
-        {editor && <FindingsList editor={editor} analysis={null} />}
+        {editor && <FindingsList editor={editor} zones={zones} />}
       </aside>
     );
   }
-  const flagged = a.tbScore >= a.threshold;
+  const flagged = a.flagged;
+  const lowConfidence = flagged && a.boxes.length === 0;
   return (
-    <aside className="ai-panel" data-testid="ai-panel" data-state="done">
+    <aside className="ai-panel" data-testid="ai-panel" data-state="done" data-flagged={flagged ? 'true' : 'false'}>
       <h3>AI reading</h3>
       <div className={`ai-score ${flagged ? 'ai-flagged' : ''}`}>
         TB score <strong data-testid="ai-tb-score">{a.tbScore.toFixed(0)}</strong>
-        <span className="ai-threshold"> / threshold {a.threshold.toFixed(0)}</span>
+        <span className="ai-threshold"> / threshold {a.threshold === null ? '—' : a.threshold.toFixed(0)}</span>
       </div>
-      <div data-testid="ai-verdict">{flagged ? 'Above threshold: TB suspected, confirm with sputum testing' : 'Below threshold'}</div>
+      <div data-testid="ai-verdict">
+        {flagged ? (
+          <>
+            <span aria-hidden="true">▲</span> Flagged: at or above the threshold, TB suspected; confirm with sputum testing
+          </>
+        ) : a.threshold === null ? (
+          'No operating threshold is known for this model: not flagged'
+        ) : (
+          'Below the threshold: not flagged'
+        )}
+      </div>
+      {lowConfidence && (
+        <p className="ai-low-confidence" data-testid="ai-low-confidence" role="note">
+          No lesion box reached the model’s display score{a.displayScore === null ? '' : ` (${Math.round(a.displayScore * 100)}%)`}.{' '}
+          {a.candidates.length
+            ? `Shown instead: the ${a.candidates.length === 1 ? 'strongest region' : `${a.candidates.length} strongest regions`} as low-confidence outlines, not findings, and the evidence map.`
+            : 'Shown instead: the evidence map.'}{' '}
+          Look there, and draw a box where you see a lesion.
+        </p>
+      )}
       <ul className="ai-probs">
         {a.probabilities.map((p) => (
           <li key={p.name}>
@@ -68,19 +92,16 @@ export function AiPanel({ imageId, editor }: { imageId: number; editor?: EditorC
         ))}
       </ul>
       {editor ? (
-        <FindingsList editor={editor} analysis={a} />
+        <FindingsList editor={editor} zones={zones} />
       ) : (
         <>
           <h4>Proposed lesions ({a.boxes.length})</h4>
           <ol className="ai-boxes" data-testid="ai-boxes">
-            {a.boxes.map((b, i) => {
-              const z = a.zones.filter((zz) => zz.box === i).map((zz) => `${zz.side} ${zz.zone}`);
-              return (
-                <li key={i}>
-                  {LESION_NAMES[b.label] ?? b.label} ({(b.score * 100).toFixed(0)}%){z.length ? ` · ${[...new Set(z)].join(', ')} zone` : ''}
-                </li>
-              );
-            })}
+            {a.boxes.map((b, i) => (
+              <li key={i}>
+                {LESION_NAMES[b.label] ?? b.label} ({(b.score * 100).toFixed(0)}%){zoneWords(zones, [...zones.keys()].find((id) => id.startsWith('ai-') && id.endsWith(`-${i}`)) ?? '')}
+              </li>
+            ))}
           </ol>
         </>
       )}

@@ -12,9 +12,25 @@ import { Toasts, useToasts } from './Toasts';
 import { AnalysisStatus } from '../analysis/AnalysisStatus';
 import { UserMenu } from '../accounts/UserMenu';
 import { SettingsDialog } from '../settings/SettingsDialog';
+import { useSession } from '../accounts/session';
+
+/**
+ * The open case is kept in the address (#case=N&user=U), so that a reload of the page opens it again for the user who
+ * had it open; another user signing in at the station starts at the worklist.
+ */
+function caseInAddress(userId: number | undefined): number | null {
+  const m = /^#case=(\d+)&user=(\d+)$/.exec(window.location.hash);
+  return m && Number(m[2]) === userId ? Number(m[1]) : null;
+}
+
+function putCaseInAddress(caseId: number | null, userId: number | undefined): void {
+  const hash = caseId === null || userId === undefined ? '' : `#case=${caseId}&user=${userId}`;
+  window.history.replaceState(window.history.state, '', `${window.location.pathname}${window.location.search}${hash}`);
+}
 
 export function App() {
-  const [openCase, setOpenCase] = useState<number | null>(null);
+  const userId = useSession().session.user?.id;
+  const [openCase, setOpenCase] = useState<number | null>(() => caseInAddress(userId));
   const [refreshSignal, setRefreshSignal] = useState(0);
   const [dragging, setDragging] = useState(false);
   const [appInfo, setAppInfo] = useState<string>('');
@@ -72,6 +88,7 @@ export function App() {
     };
   }, [start, toasts]);
 
+  useEffect(() => putCaseInAddress(openCase, userId), [openCase, userId]);
   const back = useCallback(() => setOpenCase(null), []);
   const open = useCallback((caseId: number) => setOpenCase(caseId), []);
 

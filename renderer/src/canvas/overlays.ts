@@ -5,7 +5,7 @@
 import Konva from 'konva';
 import type { BBox } from '../editor/maskDiff';
 import type { EditorDoc, Finding, MaskLabel } from '../editor/model';
-import { LESION_LABEL_NAMES } from '../../../electron/contract/index';
+import { CANDIDATE_COLOUR, FINDING_COLOURS, LESION_LABEL_NAMES, MASK_COLOURS, cssColour } from '../../../electron/contract/index';
 
 export interface ViewTransform {
   /** stage position of the image's top-left corner */
@@ -42,20 +42,30 @@ export type HandleName = 'nw' | 'n' | 'ne' | 'e' | 'se' | 's' | 'sw' | 'w';
 export const HANDLES: HandleName[] = ['nw', 'n', 'ne', 'e', 'se', 's', 'sw', 'w'];
 export const HANDLE_PX = 9;
 
-const MASK_RGBA: Record<MaskLabel, [number, number, number]> = {
-  right_lung: [40, 160, 255],
-  left_lung: [60, 220, 130],
-  lesion: [255, 70, 40],
+// The colours are the station's one set (contract/presentation), which the PDF legend names too.
+const MASK_RGBA: Record<MaskLabel, readonly [number, number, number]> = {
+  right_lung: MASK_COLOURS.right_lung.rgb,
+  left_lung: MASK_COLOURS.left_lung.rgb,
+  lesion: MASK_COLOURS.lesion.rgb,
 };
 const MASK_ALPHA = 85;
 
-const STATE_STYLE: Record<Finding['state'], { stroke: string; dash?: number[] }> = {
-  proposed: { stroke: '#ffd23f', dash: [6, 4] },
-  accepted: { stroke: '#3ddc84' },
-  edited: { stroke: '#ff9f1c' },
-  added: { stroke: '#2ec4ff' },
-  rejected: { stroke: '#8a8a8a', dash: [2, 4] },
-};
+const STATE_STYLE = Object.fromEntries(
+  (Object.keys(FINDING_COLOURS) as Finding['state'][]).map((s) => {
+    const c: { dash?: readonly number[] } & Parameters<typeof cssColour>[0] = FINDING_COLOURS[s];
+    return [s, { stroke: cssColour(c), dash: c.dash ? [...c.dash] : undefined }];
+  }),
+) as Record<Finding['state'], { stroke: string; dash?: number[] }>;
+
+/** A region the model found some evidence in, below the score at which it proposes a box. */
+export interface Candidate {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  label: string;
+  score: number;
+}
 
 /** Where a finding's handle sits, in image pixels. */
 export function handlePoint(f: { x: number; y: number; w: number; h: number }, h: HandleName): [number, number] {
@@ -169,6 +179,14 @@ export class OverlayRenderer {
     this.layers.marks.batchDraw();
   }
   private heatEv: Evidence | null = null;
+
+  /** The low-confidence regions to outline (shown with the boxes layer; empty: none). */
+  setCandidates(list: readonly Candidate[]): void {
+    this.candidates = list;
+    this.buildMarks();
+    this.layers.marks.batchDraw();
+  }
+  private candidates: readonly Candidate[] = [];
 
   setDoc(doc: EditorDoc, selected: string | null): void {
     this.doc = doc;
@@ -290,7 +308,7 @@ export class OverlayRenderer {
   private buildPalette(): void {
     // code bit 0: right lung, bit 1: left lung, bit 2: lesion; a lesion shows over a lung.
     const le = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-    const pack = ([r, g, b]: [number, number, number], a: number) => (le ? ((a << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | a) >>> 0);
+    const pack = ([r, g, b]: readonly [number, number, number], a: number) => (le ? ((a << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | a) >>> 0);
     for (let code = 0; code < 8; code++) {
       const lesion = code & 4 && this.visible.lesions;
       const right = code & 1 && this.visible.lungs;
@@ -311,7 +329,20 @@ export class OverlayRenderer {
 
   private buildMarks(): void {
     this.marks.destroyChildren();
-    if (!this.doc || !this.visible.boxes) return;
+    if (!this.visible.boxes) return;
+    const cand = cssColour(CANDIDATE_COLOUR);
+    for (const c of this.candidates) {
+      const [x, y] = this.toStage(c.x, c.y);
+      this.marks.add(
+        new Konva.Rect({ x, y, width: c.w * this.t.sx, height: c.h * this.t.sy, stroke: '#000', strokeWidth: 3, opacity: 0.45, listening: false, perfectDrawEnabled: false }),
+        new Konva.Rect({ x, y, width: c.w * this.t.sx, height: c.h * this.t.sy, stroke: cand, strokeWidth: 1.5, dash: [...(CANDIDATE_COLOUR.dash ?? [])], listening: false, perfectDrawEnabled: false }),
+      );
+      const label = new Konva.Label({ x, y: y - 18, listening: false });
+      label.add(new Konva.Tag({ fill: 'rgba(0,0,0,0.65)', listening: false }));
+      label.add(new Konva.Text({ text: `low confidence ${Math.round(c.score * 100)}%`, fontSize: 12, padding: 3, fill: cand, listening: false }));
+      this.marks.add(label);
+    }
+    if (!this.doc) return;
     const findings = Object.values(this.doc.findings).sort((a, b) => (a.id === this.selected ? 1 : b.id === this.selected ? -1 : 0));
     for (const f of findings) {
       const [x, y] = this.toStage(f.x, f.y);

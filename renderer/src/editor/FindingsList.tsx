@@ -1,7 +1,8 @@
 // The findings of the open image, for the reader's decisions: accept or reject each AI finding (or all proposed at
 // once), change a box's label, delete a box; each row says where the finding came from (the AI, added by a person,
-// changed by a person, with the AI's original beside it) and, for the AI's, its lung zone.
-import { LESION_LABELS, LESION_LABEL_NAMES, type AnalysisView } from '../../../electron/contract/index';
+// changed by a person, with the AI's original beside it) and its lung zones, in the report's words.
+import { LESION_LABELS, LESION_LABEL_NAMES } from '../../../electron/contract/index';
+import { zoneWords, type FindingZones } from '../report/useFindingZones';
 import type { EditorController } from './controller';
 import type { Finding } from './model';
 import { useControllerSeq } from './useEditor';
@@ -21,17 +22,10 @@ function origin(f: Finding): string {
   return `AI (${model}), awaiting your decision`;
 }
 
-export function FindingsList({ editor: ed, analysis }: { editor: EditorController; analysis: AnalysisView | null }) {
+export function FindingsList({ editor: ed, zones }: { editor: EditorController; zones: FindingZones }) {
   useControllerSeq(ed);
   const findings = Object.values(ed.doc.findings).sort((a, b) => (a.provenance.source === b.provenance.source ? a.id.localeCompare(b.id, undefined, { numeric: true }) : a.provenance.source === 'ai' ? -1 : 1));
   const proposed = findings.filter((f) => f.state === 'proposed').length;
-  const zonesOf = (f: Finding) => {
-    const m = analysis && /^ai-(\d+)-(\d+)$/.exec(f.id);
-    if (!m || !analysis) return '';
-    const i = Number(m[2]);
-    const z = [...new Set(analysis.zones.filter((zz) => zz.box === i).map((zz) => `${zz.side} ${zz.zone}`))];
-    return z.length ? ` · ${z.join(', ')} zone` : '';
-  };
   return (
     <div data-testid="findings">
       <h4>
@@ -92,7 +86,7 @@ export function FindingsList({ editor: ed, analysis }: { editor: EditorControlle
               <span data-testid="finding-geometry">
                 {Math.round(f.x)},{Math.round(f.y)} {Math.round(f.w)}×{Math.round(f.h)} px
               </span>
-              {zonesOf(f)}
+              <span data-testid="finding-zones">{zoneWords(zones, f.id)}</span>
             </span>
             <span className="finding-meta" data-testid="finding-origin">
               {origin(f)}

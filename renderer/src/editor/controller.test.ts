@@ -206,3 +206,22 @@ test('a signed (locked) case opens read-only: no edit is made or saved', async (
   assert.equal(store.saves.length, 0);
   assert.equal(ed.history.canUndo, false);
 });
+
+test('undo and redo select the box they bring back or change; a step that removes the selected box clears the selection', () => {
+  const store = fakeStore();
+  const c = new EditorController(loaded(), { width: W, height: H }, store.deps);
+  const added = c.addBox({ x: 30, y: 10, w: 12, h: 8 });
+  c.select(added.id);
+  c.undo();
+  assert.equal(c.doc.findings[added.id], undefined);
+  assert.equal(c.selected, null);
+  c.redo();
+  assert.ok(c.doc.findings[added.id]);
+  assert.equal(c.selected, added.id, 'the re-created box is selected again');
+  c.select(null);
+  c.reject('ai-3-0');
+  c.select(null);
+  c.undo();
+  assert.equal(c.doc.findings['ai-3-0'].state, 'proposed');
+  assert.equal(c.selected, 'ai-3-0', 'the box whose decision was undone is selected');
+});

@@ -199,6 +199,15 @@ export class EditorController {
     saveLayers(this.layers);
     this.changed();
   }
+  /**
+   * Show a layer for this image only, without changing the reader's remembered choice (the evidence map of a flagged
+   * image that has no box to show).
+   */
+  revealLayer(layer: LayerName): void {
+    if (this.layers[layer]) return;
+    this.layers = { ...this.layers, [layer]: true };
+    this.changed();
+  }
   private showLayer(layer: LayerName): void {
     if (!this.layers[layer]) this.toggleLayer(layer, true);
   }
@@ -305,11 +314,22 @@ export class EditorController {
 
   undo(): void {
     if (!this.editable || this.gesture) return;
-    this.history.undo();
+    this.selectingTouched(() => this.history.undo());
   }
   redo(): void {
     if (!this.editable || this.gesture) return;
-    this.history.redo();
+    this.selectingTouched(() => this.history.redo());
+  }
+  /**
+   * An undo or redo selects the box it brought back or changed, as the edit itself left it selected (a box re-created
+   * by redo is in hand again); a step that removed the selected box leaves nothing selected.
+   */
+  private selectingTouched(step: () => void): void {
+    const before = this.doc.findings;
+    step();
+    const after = this.doc.findings;
+    const touched = Object.keys(after).filter((id) => after[id] !== before[id]);
+    if (touched.length) this.select(touched.includes(this.selected ?? '') ? this.selected : touched[0]);
   }
 
   // ---- saving ----

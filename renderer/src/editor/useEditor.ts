@@ -3,17 +3,23 @@
 // open is loaded without a reopen.
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { call, errorMessage, onEvent, type ImageInfo } from '../api';
-import type { Evidence } from '../canvas/overlays';
+import type { Candidate, Evidence } from '../canvas/overlays';
 import { EditorController } from './controller';
 
 export interface EditorState {
   controller: EditorController | null;
   evidence: Evidence | null;
+  /** the model's strongest regions when it flagged the image without proposing any box (low confidence) */
+  candidates: readonly Candidate[];
+  /** flagged, and no box reached the display score: show the candidates and the evidence map */
+  lowConfidence: boolean;
   error: string | null;
 }
 
+const NONE: EditorState = { controller: null, evidence: null, candidates: [], lowConfidence: false, error: null };
+
 export function useEditor(info: ImageInfo | null): EditorState & { reload: () => void } {
-  const [state, setState] = useState<EditorState>({ controller: null, evidence: null, error: null });
+  const [state, setState] = useState<EditorState>(NONE);
   const [reloadKey, setReloadKey] = useState(0);
   useEffect(() => {
     if (!info) return;
@@ -30,10 +36,12 @@ export function useEditor(info: ImageInfo | null): EditorState & { reload: () =>
         },
       });
       current = controller;
-      setState({ controller, evidence: analysis.analysis?.evidence ?? null, error: null });
+      const a = analysis.analysis;
+      const lowConfidence = !!a && a.flagged && a.boxes.length === 0;
+      setState({ controller, evidence: a?.evidence ?? null, candidates: lowConfidence ? a.candidates : [], lowConfidence, error: null });
     };
-    setState({ controller: null, evidence: null, error: null });
-    load().catch((e) => live && setState({ controller: null, evidence: null, error: `The annotations could not be opened: ${errorMessage(e)}` }));
+    setState(NONE);
+    load().catch((e) => live && setState({ ...NONE, error: `The annotations could not be opened: ${errorMessage(e)}` }));
     const off = onEvent('analysis:onProgress', () => {
       const c = current;
       if (c && c.version === 0 && !c.history.canUndo && !c.hasUnsavedChanges && Object.keys(c.doc.findings).length === 0) {

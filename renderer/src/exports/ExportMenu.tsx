@@ -1,8 +1,10 @@
 // Export of the open case: a menu of the formats (PDF report, DICOM SR, DICOM SEG, PDF in DICOM, JSON). The station
 // builds the file (exports:build) and the page saves it as a download, in the browser and in Electron's window
 // alike (Electron asks where to save it). What the reader of the file should know (a draft, no report yet, an
-// identity generated for a PNG import) is shown under the menu.
+// identity generated for a PNG import) is shown in `noticeSlot`, over the top of the image, where it covers no
+// control (under the menu it covered the sign-off bar's buttons).
 import { useEffect, useRef, useState } from 'react';
+import { createPortal } from 'react-dom';
 import { call, errorMessage } from '../api';
 import { EXPORT_FORMAT_NAMES, type ExportFile, type ExportFormat } from '../../../electron/contract/index';
 import './exports.css';
@@ -24,8 +26,8 @@ export function saveAs(file: Pick<ExportFile, 'bytes' | 'fileName' | 'mediaType'
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-export function ExportMenu(props: { caseId: number; imageId: number | null }) {
-  const { caseId, imageId } = props;
+export function ExportMenu(props: { caseId: number; imageId: number | null; noticeSlot: HTMLElement | null }) {
+  const { caseId, imageId, noticeSlot } = props;
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState<ExportFormat | null>(null);
   const [result, setResult] = useState<{ ok: boolean; text: string; notes: string[] } | null>(null);
@@ -90,19 +92,22 @@ export function ExportMenu(props: { caseId: number; imageId: number | null }) {
           ))}
         </div>
       )}
-      {result && (
-        <div className={`export-result ${result.ok ? '' : 'error'}`} role="status" data-testid="export-result">
-          <span>{result.text}</span>
-          {result.notes.map((n, i) => (
-            <span key={i} className="export-note">
-              {n}
-            </span>
-          ))}
-          <button type="button" className="btn btn-small" aria-label="Dismiss" onClick={() => setResult(null)}>
-            ×
-          </button>
-        </div>
-      )}
+      {result &&
+        noticeSlot &&
+        createPortal(
+          <div className={`export-result ${result.ok ? '' : 'error'}`} role="status" data-testid="export-result">
+            <span>{result.text}</span>
+            {result.notes.map((n, i) => (
+              <span key={i} className="export-note">
+                {n}
+              </span>
+            ))}
+            <button type="button" className="btn btn-small" aria-label="Dismiss" onClick={() => setResult(null)}>
+              ×
+            </button>
+          </div>,
+          noticeSlot,
+        )}
     </div>
   );
 }

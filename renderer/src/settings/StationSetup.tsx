@@ -144,7 +144,7 @@ export function StationSetup(props: { firstRun?: boolean }) {
             <p className="setup-dim">
               {x.fallbackReason ? `${x.gpuCandidate === 'cuda' ? 'CUDA' : 'DirectML'} is not used: ${x.fallbackReason}. ` : ''}
               {x.gpuCandidate === 'cuda'
-                ? 'An NVIDIA GPU with CUDA 12 speeds reading up; the CPU is enough for one station (see “Installing on clinic PCs” in the README).'
+                ? 'An NVIDIA GPU with CUDA 12 speeds reading up; the CPU is enough for one station (see “GPU acceleration” in the installation guide).'
                 : 'DirectML uses the PC’s GPU when Windows has a DirectX 12 driver for it.'}
             </p>
           )}

@@ -81,6 +81,8 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
   const [keymap, setKeymap] = useState<KeyMap>(() => loadKeyMap());
   const [helpOpen, setHelpOpen] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  // where messages about the case (an export's result) show: over the top of the image, covering no control
+  const [noticeSlot, setNoticeSlot] = useState<HTMLDivElement | null>(null);
   const tools = useRef<ToolInput | null>(null);
 
   // The case.
@@ -112,6 +114,10 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
   const info: ImageInfo | null = detail?.images[imageIndex] ?? null;
   const editor = useEditor(info);
   const ed = editor.controller;
+  // Signing waits for the open image's last edit to be stored: what is signed is what is on screen.
+  const flushEdits = useCallback(async () => {
+    await ed?.flush();
+  }, [ed]);
 
   // The pixels of the shown image, and an engine for them.
   useEffect(() => {
@@ -157,6 +163,9 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
     const overlay = new OverlayRenderer({ masks: n.masks, marks: n.marks }, ed.width, ed.height);
     overlay.setDoc(ed.doc, ed.selected);
     overlay.setEvidence(editor.evidence);
+    // A flagged image with no box: where to look is the model's strongest regions and its evidence map.
+    overlay.setCandidates(editor.candidates);
+    if (editor.lowConfidence && editor.evidence) ed.revealLayer('heatmap');
     overlay.setVisibility(ed.layers, ed.heatmapOpacity);
     overlay.repaintMasks(null, false);
     const input = new ToolInput(ed, overlay);
@@ -187,7 +196,7 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
       n.marks.batchDraw();
       if (tools.current === input) tools.current = null;
     };
-  }, [engine, ed, editor.evidence, nodesReady]);
+  }, [engine, ed, editor.evidence, editor.candidates, editor.lowConfidence, nodesReady]);
 
   // A notice (a fill that found nothing to fill) goes away after a while.
   useEffect(() => {
@@ -538,9 +547,9 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
         <button type="button" className="btn" data-testid="tool-reset" disabled={!engine} onClick={() => engine?.reset()} title="Reset window, zoom and invert (R)">
           Reset
         </button>
-        <ExportMenu caseId={caseId} imageId={info?.imageId ?? null} />
+        <ExportMenu caseId={caseId} imageId={info?.imageId ?? null} noticeSlot={noticeSlot} />
       </div>
-      <SignoffBar caseId={caseId} />
+      <SignoffBar caseId={caseId} flushEdits={flushEdits} />
       <ArchiveResults caseId={caseId} />
       {ed && <EditorBar controller={ed} keymap={keymap} hasHeatmap={!!editor.evidence} onHelp={() => setHelpOpen(true)} onReload={editor.reload} notice={notice} />}
       {editor.error && (
@@ -572,7 +581,8 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
         >
           <MemoStage width={size.w} height={size.h} onNodes={onNodes} />
         </div>
-        {info && <AiPanel imageId={info.imageId} editor={ed} />}
+        <div className="viewer-notices" ref={setNoticeSlot} />
+        {info && <AiPanel caseId={caseId} imageId={info.imageId} editor={ed} />}
         {info && <ReadingDock caseId={caseId} imageId={info.imageId} />}
         {helpOpen && <ShortcutHelp keymap={keymap} onChange={setKeymap} onClose={() => setHelpOpen(false)} />}
         {detail && info && view && (
@@ -598,7 +608,13 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
             <div className="ov ov-bl">
               <div data-testid="wl-readout">
                 W: {fmt(view.width)} L: {fmt(view.center)}
+                {presetValue !== 'custom' ? ` · ${info.windows[Number(presetValue)]?.name ?? ''}` : ''}
               </div>
+              {presetValue === String(info.initialWindow.index) && info.initialWindow.source === 'auto' && info.windows.length > 2 && (
+                <div data-testid="wl-initial-reason" className="ov-note">
+                  {info.initialWindow.reason}
+                </div>
+              )}
               <div>
                 Zoom <span data-testid="zoom-readout">{Math.round(view.zoom * 100)}%</span>
                 {view.fitted ? ' (fit)' : ''}

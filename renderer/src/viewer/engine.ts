@@ -96,8 +96,10 @@ export class ViewerEngine {
     this.pixels = pixels;
     const ps = info.pixelSpacing;
     this.aspect = ps && ps[0] > 0 && ps[1] > 0 ? ps[0] / ps[1] : 1;
-    this.center = info.windows[0].center;
-    this.width = info.windows[0].width;
+    // The window a careful viewer opens with (chosen by the station: the file's, when plausible for the image, else Auto).
+    const initial = info.windows[info.initialWindow.index] ?? info.windows[0];
+    this.center = initial.center;
+    this.width = initial.width;
     this.canvas = document.createElement('canvas');
     this.canvas.width = info.columns;
     this.canvas.height = info.rows;
@@ -179,8 +181,9 @@ export class ViewerEngine {
   }
 
   reset(): void {
-    this.center = this.info.windows[0].center;
-    this.width = this.info.windows[0].width;
+    const initial = this.info.windows[this.info.initialWindow.index] ?? this.info.windows[0];
+    this.center = initial.center;
+    this.width = initial.width;
     this.invert = false;
     this.panTool = false;
     this.lutDirty = true;

@@ -3,7 +3,7 @@
 // Each answer shows the findings and zones it rests on.
 import { useState } from 'react';
 import { call, errorMessage } from '../api';
-import type { VqaAnswer } from '../../../electron/contract/index';
+import { zonePhrase, type VqaAnswer } from '../../../electron/contract/index';
 
 interface Asked {
   id: number;
@@ -22,7 +22,7 @@ function Evidence({ a }: { a: VqaAnswer }) {
     <ul className="vqa-evidence" data-testid="vqa-evidence">
       {e.findings.map((f) => (
         <li key={f.id} data-testid="vqa-evidence-finding">
-          {KIND_NAMES[f.kind] === 'other' ? f.label : KIND_NAMES[f.kind]} · {f.side} {f.zones.join('/')} zone
+          {KIND_NAMES[f.kind] === 'other' ? f.label : KIND_NAMES[f.kind]} · {zonePhrase(f.side, f.zones)}
           {f.score !== null ? ` · AI ${(f.score * 100).toFixed(0)}%` : ' · drawn by the reader'}
           {f.state === 'proposed' ? ' · not yet reviewed' : ''}
         </li>

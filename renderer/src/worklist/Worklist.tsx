@@ -39,15 +39,30 @@ const COLUMNS: Column[] = [
     label: 'AI score',
     sortKey: 'aiScore',
     firstDir: 'desc',
-    width: '90px',
-    className: 'num',
-    cell: (r) => (r.aiScore === null ? '—' : r.aiScore.toFixed(0)),
+    width: '150px',
+    cell: (r) => <ScoreCell row={r} />,
+    title: (r) => (r.flagged === null ? 'No AI score yet' : r.flagged ? 'Flagged: the AI TB score is at or above the operating threshold' : 'Not flagged: the AI TB score is below the operating threshold'),
   },
   { id: 'images', label: 'Images', width: '84px', className: 'num', cell: (r) => r.imageCount },
   { id: 'importedAt', label: 'Imported', sortKey: 'importedAt', firstDir: 'desc', width: '140px', cell: (r) => formatTimestamp(r.importedAt) },
 ];
 
 const GRID = COLUMNS.map((c) => c.width).join(' ');
+
+/** The AI score and, beside it, the triage flag in words and a mark (readable without colour). */
+function ScoreCell({ row }: { row: WorklistRow }) {
+  if (row.aiScore === null) return <span className="score-cell">—</span>;
+  return (
+    <span className="score-cell" data-testid="worklist-score" data-flagged={row.flagged ? 'true' : 'false'}>
+      <span className="num score-value" data-testid="worklist-score-value">{row.aiScore.toFixed(0)}</span>
+      {row.flagged && (
+        <span className="triage-flag" data-testid="triage-flag">
+          <span aria-hidden="true">▲</span> Flagged
+        </span>
+      )}
+    </span>
+  );
+}
 
 export function Worklist(props: { onOpen: (caseId: number) => void; refreshSignal: number; active: boolean }) {
   const { onOpen, refreshSignal, active } = props;
@@ -107,7 +122,7 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
   // A new order or filter starts at the top.
   useEffect(() => {
     if (scroller.current) scroller.current.scrollTop = 0;
-  }, [sort.key, sort.dir, filter.text, filter.status]);
+  }, [sort.key, sort.dir, filter.text, filter.status, filter.flagged]);
 
   const clickHeader = (c: Column) => {
     if (!c.sortKey) return;
@@ -174,6 +189,16 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
             </option>
           ))}
         </select>
+        <button
+          type="button"
+          className={`btn btn-small ${filter.flagged ? 'active' : ''}`}
+          aria-pressed={filter.flagged}
+          data-testid="worklist-flagged-filter"
+          title="Show only the cases whose AI TB score is at or above the operating threshold"
+          onClick={() => changeFilter((f) => ({ ...f, flagged: !f.flagged }))}
+        >
+          <span aria-hidden="true">▲</span> Flagged only
+        </button>
         <span className="worklist-count" data-testid="worklist-count">
           {data.total === null ? 'Loading…' : `${data.total.toLocaleString('en-US')} ${data.total === 1 ? 'case' : 'cases'}`}
         </span>
@@ -247,7 +272,7 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
             })}
           </div>
           {data.total === 0 && (
-            <div className="worklist-empty">{filter.text || filter.status ? 'No cases match the filter.' : 'No cases yet. Import DICOM, PNG or JPEG chest X-rays to begin.'}</div>
+            <div className="worklist-empty">{filter.text || filter.status || filter.flagged ? 'No cases match the filter.' : 'No cases yet. Import DICOM, PNG or JPEG chest X-rays to begin.'}</div>
           )}
         </div>
       </div>

@@ -13,6 +13,8 @@ export interface Sort {
 export interface Filter {
   text: string;
   status: CaseStatus | '';
+  /** only the cases above the operating threshold (the triage flag) */
+  flagged: boolean;
 }
 
 interface Page {
@@ -39,7 +41,7 @@ export function compareRows(sort: Sort): (a: WorklistRow, b: WorklistRow) => num
 
 export function useWorklistData(initialSort: Sort) {
   const [sort, setSortState] = useState<Sort>(initialSort);
-  const [filter, setFilterState] = useState<Filter>({ text: '', status: '' });
+  const [filter, setFilterState] = useState<Filter>({ text: '', status: '', flagged: false });
   const [total, setTotal] = useState<number | null>(null);
   const [version, setVersion] = useState(0);
   const [error, setError] = useState<string | null>(null);
@@ -48,7 +50,7 @@ export function useWorklistData(initialSort: Sort) {
   const inflight = useRef(new Set<string>());
   const gen = useRef(0);
   const range = useRef<{ start: number; end: number }>({ start: 0, end: 50 });
-  const query = useRef<{ sort: Sort; filter: Filter }>({ sort: initialSort, filter: { text: '', status: '' } });
+  const query = useRef<{ sort: Sort; filter: Filter }>({ sort: initialSort, filter: { text: '', status: '', flagged: false } });
   const totalRef = useRef<number | null>(null);
   const bump = () => setVersion((v) => v + 1);
 
@@ -70,7 +72,7 @@ export function useWorklistData(initialSort: Sort) {
     try {
       const res = await call('cases:list', {
         sort: s,
-        filter: { text: f.text.trim() || undefined, status: f.status || undefined },
+        filter: { text: f.text.trim() || undefined, status: f.status || undefined, flagged: f.flagged || undefined },
         offset: p * PAGE_SIZE,
         limit: PAGE_SIZE,
       });
@@ -115,7 +117,7 @@ export function useWorklistData(initialSort: Sort) {
     (next: { sort: Sort; filter: Filter }) => {
       const prev = query.current;
       const sameSort = prev.sort.key === next.sort.key && prev.sort.dir === next.sort.dir;
-      const sameFilter = prev.filter.text === next.filter.text && prev.filter.status === next.filter.status;
+      const sameFilter = prev.filter.text === next.filter.text && prev.filter.status === next.filter.status && prev.filter.flagged === next.filter.flagged;
       if (sameSort && sameFilter) return;
       query.current = next;
       gen.current++;

@@ -6,23 +6,27 @@ import type { DomainHandlers, HandlerContext } from '../context';
 import { AppError } from '../../errors';
 import { changeOwnPassword, createUser, getSettings, listAudit, listUsers, loadSignature, openAmendment, setSettings, signCase, signoffState, updateUser, verifyAudit, type StationSession } from '../../accounts/index';
 
-export function accountHandlers(ctx: HandlerContext, station: StationSession): DomainHandlers<typeof accountCalls> {
+/**
+ * `session()`: the session of the call being handled (a web client's, or the station's own); `refreshAll()`: after an
+ * account changes, every session signed in with it follows.
+ */
+export function accountHandlers(ctx: HandlerContext, session: () => StationSession, refreshAll: () => void): DomainHandlers<typeof accountCalls> {
   const db = ctx.store.db;
   /** the signed-in account, for the services that need its id and role */
   const me = () => {
-    const u = station.currentUser();
+    const u = session().currentUser();
     return { userId: u.id, username: u.username, displayName: u.displayName, role: u.role };
   };
   const caseChanged = (caseId: number) => ctx.emit('cases:onChanged', { caseIds: [caseId] });
   return {
-    'accounts:session': () => station.snapshot(),
-    'accounts:setupAdmin': (r) => station.setupAdmin(r),
-    'accounts:login': (r) => station.login(r.username, r.password),
-    'accounts:logout': () => station.logout(),
-    'accounts:unlock': (r) => station.unlock(r.password),
+    'accounts:session': () => session().snapshot(),
+    'accounts:setupAdmin': (r) => session().setupAdmin(r),
+    'accounts:login': (r) => session().login(r.username, r.password),
+    'accounts:logout': () => session().logout(),
+    'accounts:unlock': (r) => session().unlock(r.password),
     // authorize() already counted the call as activity
-    'accounts:activity': () => station.snapshot(),
-    'accounts:lock': () => station.lock(),
+    'accounts:activity': () => session().snapshot(),
+    'accounts:lock': () => session().lock(),
     'accounts:changePassword': async (r) => {
       await changeOwnPassword(db, me().userId, r.currentPassword, r.newPassword);
       return { changed: true as const };
@@ -31,7 +35,7 @@ export function accountHandlers(ctx: HandlerContext, station: StationSession): D
     'accounts:createUser': (r) => createUser(db, r, me()),
     'accounts:updateUser': async ({ userId, ...change }) => {
       const u = await updateUser(db, userId, change, me());
-      station.refresh();
+      refreshAll();
       return u;
     },
     'accounts:getSettings': () => getSettings(db),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Workstation } from '../index';
 import { defaultPackDir } from '../../inference/index';
 import { executionView, modelPackView } from './system';
+import { cardForReaders } from '../../inference/card';
 import { tempDbPath, tempDir } from '../../../testing/index';
 import type { SystemStatus } from '../../../contract/index';
 
@@ -34,7 +35,14 @@ test('system:status: data folder, the model pack verified by checksum with its c
   assert.match(s.model.sha256 ?? '', /^[0-9a-f]{64}$/);
   assert.equal(s.model.sha256, s.model.expectedSha256);
   assert.equal(s.model.bytes, fs.statSync(path.join(defaultPackDir(), 'model.onnx')).size);
-  assert.equal(s.model.card, fs.readFileSync(path.join(defaultPackDir(), 'MODEL_CARD.md'), 'utf8'));
+  assert.equal(s.model.card, cardForReaders(fs.readFileSync(path.join(defaultPackDir(), 'MODEL_CARD.md'), 'utf8')));
+  // what a clinician reads: what the model is for, its data by name and origin, its performance and limits; never a
+  // source file, a folder of the machine the pack was built on, or the engineers' training notes
+  const card = s.model.card ?? '';
+  for (const section of ['## Intended use', '## Data and splits', '## Metrics', '## Known limits']) assert.ok(card.includes(section), section);
+  assert.match(card, /TBX11K \(Liu et al\., CVPR 2020\)/);
+  assert.match(card, /US National Library of\s+Medicine/);
+  assert.doesNotMatch(card, /\/work\/|\/tmp\/|\/home\/|models\/training|\b[\w-]+\.(py|ts|mjs|sh|jsonl?|pt)\b|## Preprocessing|## Parity|## Which run/);
   assert.equal(s.model.error, null);
   assert.deepEqual(s.execution, { active: 'cpu', requested: 'cpu', fallbackReason: null, gpuCandidate: process.platform === 'linux' ? 'cuda' : process.platform === 'win32' ? 'dml' : null, loading: false });
 });

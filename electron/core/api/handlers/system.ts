@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { systemCalls, AnalysisProgress, ExecutionView, ModelPackView, DataFolderView } from '../../../contract/index';
 import type { DomainHandlers, HandlerContext } from '../context';
 import { verifyPackFiles } from '../../inference/index';
+import { cardForReaders } from '../../inference/card';
 import { toErrorInfo } from '../../errors';
 import { createBackup, listBackups, restoreBackup } from '../../backup/index';
 import { protectionStatus, setRecoveryPassphrase } from '../../crypto/index';
@@ -50,8 +51,8 @@ export function modelPackView(dir: string | null): ModelPackView {
     const v = verifyPackFiles(dir);
     let card: string | null = null;
     if (v.modelCard) {
-      card = fs.readFileSync(v.modelCard, 'utf8');
-      if (card.length > MAX_CARD_CHARS) card = `${card.slice(0, MAX_CARD_CHARS)}\n\n(The model card is longer than ${MAX_CARD_CHARS} characters; the rest is in ${v.modelCard}.)`;
+      card = cardForReaders(fs.readFileSync(v.modelCard, 'utf8'));
+      if (card.length > MAX_CARD_CHARS) card = `${card.slice(0, MAX_CARD_CHARS)}\n\n(The model card is longer than ${MAX_CARD_CHARS} characters; the rest is in the model pack.)`;
     }
     return {
       dir,
