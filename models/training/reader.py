@@ -40,16 +40,37 @@ def masked_standardise(x, lung, dilate: int, eps=1e-6):
     return (x - mean) / torch.sqrt(var + eps) * m, m
 
 
+def mix_style(x, generator: torch.Generator, alpha=0.1, eps=1e-6):
+    """MixStyle (Zhou et al., ICLR 2021): each sample's per-channel feature mean and spread are blended with those
+    of another sample of the batch (weight ~ Beta(alpha, alpha)), so that the "style" of a scanner or hospital stops
+    being a reliable cue while the content is kept. Training only."""
+    B = x.shape[0]
+    mu = x.mean(dim=(2, 3), keepdim=True)
+    sig = (x.var(dim=(2, 3), keepdim=True) + eps).sqrt()
+    mu, sig = mu.detach(), sig.detach()
+    lam = torch.distributions.Beta(alpha, alpha).sample((B, 1, 1, 1))
+    perm = torch.randperm(B, generator=generator)
+    return (x - mu) / sig * (lam * sig + (1 - lam) * sig[perm]) + lam * mu + (1 - lam) * mu[perm]
+
+
 class TBReader(nn.Module):
     def __init__(self, width=(24, 32, 64, 96, 128), blocks=(1, 2, 2, 1), head="tri", dilate=9,
-                 n_source_tb=0, n_source_not=0):
+                 n_source_tb=0, n_source_not=0, mixstyle=0.0, instance_norm=False):
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"head {head!r}: one of {HEADS}")
         w0, w1, w2, w3, w4 = width
         self.head_kind = head
         self.dilate = dilate
-        self.stem = nn.Sequential(conv_bn(1, w0, 3, 2), conv_bn(w0, w0, 3, 1))
+        self.mixstyle = mixstyle
+        self._mix_gen = torch.Generator().manual_seed(0)
+        if instance_norm:
+            # instance normalisation in the stem: each image's own low-level contrast is divided out (IBN-Net's idea)
+            self.stem = nn.Sequential(nn.Conv2d(1, w0, 3, 2, 1, bias=False), nn.InstanceNorm2d(w0, affine=True),
+                                      nn.ReLU(inplace=True), nn.Conv2d(w0, w0, 3, 1, 1, bias=False),
+                                      nn.InstanceNorm2d(w0, affine=True), nn.ReLU(inplace=True))
+        else:
+            self.stem = nn.Sequential(conv_bn(1, w0, 3, 2), conv_bn(w0, w0, 3, 1))
 
         def stage(cin, cout, n):
             return nn.Sequential(Block(cin, cout, 2), *[Block(cout, cout, 1) for _ in range(n - 1)])
@@ -67,7 +88,11 @@ class TBReader(nn.Module):
 
     def forward(self, x, lung):
         xs, m = masked_standardise(x, lung, self.dilate)
-        f = self.stages(self.stem(xs))
+        f = self.stem(xs)
+        for k, st in enumerate(self.stages):
+            if self.training and self.mixstyle > 0 and k < 2 and float(torch.rand(1, generator=self._mix_gen)) < self.mixstyle:
+                f = mix_style(f, self._mix_gen)
+            f = st(f)
         emb = lung_pool(f, F.avg_pool2d(m, int(m.shape[-1]) // int(f.shape[-1])))
         return {"embedding": emb, "logits": self.head(self.drop(emb)), "input": xs}
 

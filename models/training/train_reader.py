@@ -56,6 +56,10 @@ def parse_args(argv=None):
                          "balanced (equal mass per source within TB and within not-TB, half each)")
     ap.add_argument("--adv", type=float, default=0.0,
                     help="weight of the class-conditional source adversary (gradient reversal), 0 = off")
+    ap.add_argument("--mixstyle", type=float, default=0.0,
+                    help="probability of MixStyle (feature-statistics mixing between samples) after the stem and the "
+                         "first stage, training only; 0 = off")
+    ap.add_argument("--instance-norm", action="store_true", help="instance normalisation in the reader's stem")
     ap.add_argument("--no-mask", action="store_true", help="(comparison arm) the whole image, pooled over all cells")
     ap.add_argument("--width", default="24,32,64,96,128")
     ap.add_argument("--dilate", type=int, default=9, help="lung mask dilation, px at the input size (odd)")
@@ -178,8 +182,10 @@ def lr_at(step, a):
 def build_reader(a, n_tb=0, n_not=0):
     width = tuple(int(v) for v in str(a["width"] if isinstance(a, dict) else a.width).split(","))
     g = (lambda k: a[k]) if isinstance(a, dict) else (lambda k: getattr(a, k))
+    opt = (lambda k, d: a.get(k, d)) if isinstance(a, dict) else (lambda k, d: getattr(a, k, d))
     return TBReader(width=width, head=g("head"), dilate=1 if g("no_mask") else g("dilate"),
-                    n_source_tb=n_tb, n_source_not=n_not)
+                    n_source_tb=n_tb, n_source_not=n_not, mixstyle=opt("mixstyle", 0.0),
+                    instance_norm=opt("instance_norm", False))
 
 
 def train(a):
