@@ -196,3 +196,59 @@ test('the server is not reachable on the machine’s other addresses', async () 
   });
   assert.equal(reached, false, `port ${server.port} answered on ${host}`);
 });
+
+/** A POST whose body is declared (or chunked) but only partly sent; resolves with the status once one comes back. */
+function partialUpload(port: number, token: string, headers: Record<string, string>, first: Buffer): { status: Promise<number>; abort: () => void; send: (b: Buffer) => void } {
+  let req!: import('node:http').ClientRequest;
+  const status = import('node:http').then(
+    (http) =>
+      new Promise<number>((resolve) => {
+        req = http.request({ host: '127.0.0.1', port, path: '/api/call/import:file', method: 'POST', headers: { Authorization: `Bearer ${token}`, ...headers } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', () => resolve(0));
+        req.write(first);
+      }),
+  );
+  return { status, abort: () => req?.destroy(), send: (b) => req?.write(b) };
+}
+
+test('parallel large uploads: the bytes held over all requests stay bounded, the extra ones are told the station is busy', async () => {
+  const { MAX_IN_FLIGHT_BYTES } = await import('./index');
+  const big = MAX_REQUEST_BYTES - 1024 * 1024; // 255 MB each, declared; only the first kilobyte is sent
+  const uploads = [0, 1, 2].map(() => partialUpload(server.port, server.token, { 'Content-Length': String(big) }, Buffer.alloc(1024)));
+  // two of the three are refused at once; the third is read (and holds its reservation) until it ends
+  const settled = await Promise.all(uploads.map((u) => Promise.race([u.status, new Promise<number>((r) => setTimeout(() => r(-1), 1500))])));
+  assert.deepEqual([...settled].sort(), [-1, 503, 503], `statuses ${settled}`);
+  assert.ok(server.inFlight().peak <= MAX_IN_FLIGHT_BYTES, `peak ${server.inFlight().peak}`);
+  assert.equal(server.inFlight().bytes, big);
+  // small calls still fit beside the one large upload
+  assert.equal((await call('app:info', {})).status, 200);
+  uploads.forEach((u) => u.abort());
+  for (let i = 0; i < 50 && server.inFlight().bytes !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(server.inFlight().bytes, 0, 'an aborted upload gives its reservation back');
+  assert.equal((await reply(await call('app:info', {}))).ok, true);
+});
+
+test('chunked uploads without a declared length count against the same total as they arrive', async () => {
+  const staticDir = tempDir();
+  const s = await startServer({ workstation: ws, staticDir, maxRequestBytes: 1 << 20, maxInFlightBytes: (1 << 20) + (1 << 19) });
+  try {
+    const a = partialUpload(s.port, s.token, { 'Transfer-Encoding': 'chunked' }, Buffer.alloc(600 * 1024));
+    const b = partialUpload(s.port, s.token, { 'Transfer-Encoding': 'chunked' }, Buffer.alloc(600 * 1024));
+    await new Promise((r) => setTimeout(r, 200));
+    // together they pass the total: one of them is refused once its next bytes arrive
+    a.send(Buffer.alloc(300 * 1024));
+    b.send(Buffer.alloc(300 * 1024));
+    const first = await Promise.race([a.status, b.status]);
+    assert.ok(first === 503 || first === 0, `status ${first}`);
+    assert.ok(s.inFlight().peak <= (1 << 20) + (1 << 19), `peak ${s.inFlight().peak}`);
+    a.abort();
+    b.abort();
+    for (let i = 0; i < 50 && s.inFlight().bytes !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(s.inFlight().bytes, 0);
+  } finally {
+    await s.close();
+  }
+});

@@ -16,6 +16,7 @@ import { configureImaging } from '../core/imaging/index';
 import { AppError } from '../core/errors';
 import { makeDicom, testImage, TS } from '../core/imaging/testFixtures';
 import { datasetsDir } from './index';
+import { seededRandom } from './random';
 
 const require = createRequire(import.meta.url);
 const { PNG } = require('pngjs') as typeof PngjsNs;
@@ -28,17 +29,6 @@ export const IMPORT_REFUSAL_CODES = new Set([
 ]);
 /** The per-file limit on a codec's work; the parent allows this plus a margin before it calls it a hang. */
 export const PER_FILE_LIMIT_MS = 5000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seeds: the shared samples as they are, plus small re-encodings of them (many more mutants per second). */
 export function loadSeeds(): { name: string; ext: string; bytes: Uint8Array; weight: number }[] {
@@ -144,7 +134,7 @@ async function main(): Promise<void> {
   const store = CaseStore.open(dbPath);
   const seeds = loadSeeds();
   const bag = seeds.flatMap((s, i) => Array.from({ length: s.weight }, () => i));
-  const r = mulberry32(seed);
+  const r = seededRandom(seed);
   const end = Date.now() + seconds * 1000;
   const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
   say({ ready: true, seeds: seeds.map((s) => `${s.name} (${s.bytes.length} B)`) });
