@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { CaseStore, blobDirFor } from '../store/index';
-import { importBytes, importFile, importPaths, expandPaths, uidFromHash } from './index';
+import { importBytes, importFile, importPaths, expandPaths, uidFromHash, type BatchItemResult } from './index';
 import { AppError } from '../errors';
 import { tempDbPath, tempDir, datasetsDir } from '../../testing/index';
 
@@ -127,7 +127,7 @@ test('a folder of symbolic links: links are followed, each file once, loops and 
   fs.symlinkSync(path.join(links, 'f-self'), path.join(links, 'f-self')); // a link to itself
   const store = CaseStore.open(tempDbPath());
   try {
-    const results = [];
+    const results: BatchItemResult[] = [];
     for await (const r of importPaths(store, [links])) results.push(r);
     const byName = (name: string) => results.find((r) => path.basename(r.file) === name)!;
     const imported = results.filter((r) => r.ok && r.outcome.status === 'imported').map((r) => path.basename(r.file)).sort();
