@@ -25,7 +25,7 @@ const jpegjs = require('jpeg-js') as typeof JpegJsNs;
 /** Codes a refusal may carry: the import's own reasons, and the store's (a full disk would be DISK_FULL). */
 export const IMPORT_REFUSAL_CODES = new Set([
   'EMPTY_FILE', 'FILE_TOO_LARGE', 'FILE_UNREADABLE', 'NOT_AN_IMAGE', 'PNG_CORRUPT', 'JPEG_CORRUPT', 'DICOM_CORRUPT', 'DICOM_TRUNCATED',
-  'DICOM_NO_PIXEL_DATA', 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX', 'DICOM_UNSUPPORTED_IMAGE', 'DICOM_DECODE_FAILED', 'OUT_OF_SCOPE', 'DISK_FULL',
+  'DICOM_NO_PIXEL_DATA', 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX', 'DICOM_UNSUPPORTED_IMAGE', 'DICOM_DECODE_FAILED', 'DECODE_LIMIT', 'OUT_OF_SCOPE', 'DISK_FULL',
 ]);
 /** The per-file limit on a codec's work; the parent allows this plus a margin before it calls it a hang. */
 export const PER_FILE_LIMIT_MS = 5000;
