@@ -172,3 +172,23 @@ test('real pack: non-square image — output shapes, and lungs map back to origi
   console.log(`  ${row.id} in a ${W}x${H} canvas at (${ox}, ${oy}): letterbox ${g.newW}x${g.newH} pad (${g.padX}, ${g.padY}); lung Dice vs ground truth R ${dR.toFixed(3)} / L ${dL.toFixed(3)} (unshifted R ${dWrong.toFixed(3)}); tbScore ${r.tbScore.toFixed(2)}`);
   assert.ok(dR >= 0.85 && dL >= 0.85, `lung outlines do not land on the ground truth: R ${dR}, L ${dL}`);
 });
+
+test('real pack: no chest radiograph of the shared data sets\' test split is refused as out of scope', { skip }, async () => {
+  const manifests = fs.readdirSync(DATA).map((s) => path.join(DATA, s, 'manifest.jsonl')).filter((m) => fs.existsSync(m) && !m.includes('dicom_samples'));
+  const rows = manifests.flatMap((m) => readManifest(m).filter((r) => r._split === 'test'));
+  assert.ok(rows.length > 100, `${rows.length} test rows`);
+  const refused: string[] = [];
+  let lowestConfidence = 1;
+  let smallestField = 1;
+  for (const row of rows) {
+    const { decoded } = await decodeFile(row._path);
+    const { scope } = await analyzeDetailed(analyzer, decoded, 0, { scope: 'report' });
+    if (!scope.inScope) refused.push(`${row.id}: ${scope.reasons.join('; ')}`);
+    if (scope.measures) {
+      lowestConfidence = Math.min(lowestConfidence, scope.measures.confidence);
+      smallestField = Math.min(smallestField, scope.measures.rightArea, scope.measures.leftArea);
+    }
+  }
+  console.log(`  ${rows.length} test images, ${refused.length} refused; lowest field confidence ${lowestConfidence.toFixed(3)}, smallest field ${(100 * smallestField).toFixed(2)}% of the image`);
+  assert.deepEqual(refused, []);
+});
