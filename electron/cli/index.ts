@@ -121,7 +121,8 @@ async function runImport(ws: Workstation, inputs: string[], json: boolean, out: 
     } else if (r.ok) {
       if (r.outcome.status === 'imported') imported++;
       else duplicates++;
-      out.log(json ? JSON.stringify({ file: r.file, ...r.outcome }) : `${r.outcome.status.padEnd(9)} ${r.file} -> case ${r.outcome.caseId}, image ${r.outcome.imageId}${r.outcome.status === 'duplicate' ? ` (${r.outcome.reason})` : ''}`);
+      const note = r.outcome.status === 'duplicate' ? ` (${r.outcome.reason})` : r.outcome.followsCaseId ? ` (a follow-up: case ${r.outcome.followsCaseId} of this study is signed)` : '';
+      out.log(json ? JSON.stringify({ file: r.file, ...r.outcome }) : `${r.outcome.status.padEnd(9)} ${r.file} -> case ${r.outcome.caseId}, image ${r.outcome.imageId}${note}`);
     } else {
       failed++;
       out.log(json ? JSON.stringify({ file: r.file, status: 'error', error: r.error }) : `failed    ${r.file}: ${r.error.code}: ${r.error.message}`);

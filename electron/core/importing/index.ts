@@ -120,8 +120,8 @@ export async function importBytes(store: CaseStore, bytes: Uint8Array, name: str
 
 function commitRecord(store: CaseStore, rec: NewImageRecord, pixelSha: string): ImportOutcome {
   try {
-    const { caseId, imageId } = store.insertImage(rec);
-    return { status: 'imported', caseId, imageId, sopInstanceUid: rec.image.sopInstanceUid };
+    const { caseId, imageId, followsCaseId } = store.insertImage(rec);
+    return { status: 'imported', caseId, imageId, sopInstanceUid: rec.image.sopInstanceUid, ...(followsCaseId !== null ? { followsCaseId } : {}) };
   } catch (e) {
     // Another import of the same image may have committed between our check and our insert.
     const again = store.findDuplicate(rec.image.sopInstanceUid, pixelSha);

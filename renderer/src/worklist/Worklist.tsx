@@ -33,7 +33,23 @@ const COLUMNS: Column[] = [
     cell: (r) => [r.modality, r.view].filter(Boolean).join(' / ') || '—',
     title: (r) => r.description ?? '',
   },
-  { id: 'status', label: 'Status', sortKey: 'status', width: '110px', cell: (r) => <span className={`status status-${r.status}`}>{STATUS_LABELS[r.status] ?? r.status}</span> },
+  {
+    id: 'status',
+    label: 'Status',
+    sortKey: 'status',
+    width: '150px',
+    cell: (r) => (
+      <>
+        <span className={`status status-${r.status}`}>{STATUS_LABELS[r.status] ?? r.status}</span>
+        {r.followsCaseId !== null && (
+          <span className="badge badge-follow-up" data-testid="follow-up-badge">
+            follow-up of {r.followsCaseId}
+          </span>
+        )}
+      </>
+    ),
+    title: (r) => (r.followsCaseId !== null ? `Image(s) of this study that arrived after case ${r.followsCaseId} was signed; its signed report does not include them.` : ''),
+  },
   {
     id: 'aiScore',
     label: 'AI score',
@@ -41,7 +57,17 @@ const COLUMNS: Column[] = [
     firstDir: 'desc',
     width: '90px',
     className: 'num',
-    cell: (r) => (r.aiScore === null ? '—' : r.aiScore.toFixed(0)),
+    cell: (r) =>
+      r.aiScore !== null ? (
+        r.aiScore.toFixed(0)
+      ) : r.aiOutOfScope ? (
+        <span className="ai-out-of-scope" data-testid="ai-out-of-scope">
+          out of scope
+        </span>
+      ) : (
+        '—'
+      ),
+    title: (r) => (r.aiScore === null && r.aiOutOfScope ? 'No TB score: the model found no two plausible lung fields (not a frontal chest X-ray?)' : ''),
   },
   { id: 'images', label: 'Images', width: '84px', className: 'num', cell: (r) => r.imageCount },
   { id: 'importedAt', label: 'Imported', sortKey: 'importedAt', firstDir: 'desc', width: '140px', cell: (r) => formatTimestamp(r.importedAt) },
