@@ -252,3 +252,16 @@ test('chunked uploads without a declared length count against the same total as 
     await s.close();
   }
 });
+
+test('the JSON part of a call is bounded (parsing costs several times its size), the binary part is not counted in it', async () => {
+  const { MAX_REQUEST_JSON_BYTES } = await import('./index');
+  const big = Buffer.from(encodeWire({ text: 'x'.repeat(MAX_REQUEST_JSON_BYTES) }));
+  const r = await fetch(`${base}/api/call/app:info`, { method: 'POST', body: big, headers: { Authorization: `Bearer ${server.token}` } });
+  assert.equal(r.status, 400);
+  assert.match((await reply(r)).error?.code ?? '', /BAD_REQUEST/);
+  // a large file travels as bytes beside a small JSON part and is read whole (the station answers the call itself)
+  const file = Buffer.from(encodeWire({ name: 'big.png', bytes: new Uint8Array(MAX_REQUEST_JSON_BYTES + 1024).fill(7) }));
+  const sent = await fetch(`${base}/api/call/import:file`, { method: 'POST', body: file, headers: { Authorization: `Bearer ${server.token}` } });
+  assert.equal(sent.status, 200);
+  assert.notEqual((await reply(sent)).error?.code, 'BAD_REQUEST');
+});
