@@ -717,7 +717,7 @@ export async function decodeDicom(input: Uint8Array, name: string, format: 'dico
       rawSyntax = null;
     }
   }
-  const ds = parse(bytes, name, rawSyntax, format === 'dicom' ? await inflateDeflated(bytes, name) : null);
+  const ds = parse(bytes, name, rawSyntax, rawSyntax === null ? await inflateDeflated(bytes, name) : null);
   const r = new Reader(ds);
   const uid = (ds.string('x00020010') ?? rawSyntax ?? '').replace(/\0/g, '').trim();
   const attrs = readAttributes(r);
