@@ -4,7 +4,8 @@
 //   {"i":N,"seed":"dicom-cr","outcome":"imported"|"duplicate"|"refused","code":"...","ms":T,"rss":B}
 // and {"violation":...} for anything that is not an AppError with a code and a reason. The parent kills it on a
 // hang. Reproducible: the same FUZZ_SEED gives the same inputs in the same order.
-// Usage: node --import tsx electron/testing/fuzz-worker.ts DB SECONDS SEED [FAIL_DIR]
+// Usage: node --import tsx electron/testing/fuzz-worker.ts DB SECONDS SEED [FAIL_DIR] [MIN_INPUTS]
+// It runs SECONDS, and on a loaded machine on until MIN_INPUTS inputs were tried (four times SECONDS at most).
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -127,7 +128,8 @@ export function mutate(b: Uint8Array, r: () => number, other: Uint8Array): Uint8
 }
 
 async function main(): Promise<void> {
-  const [dbPath, secondsArg, seedArg, failDir] = process.argv.slice(2);
+  const [dbPath, secondsArg, seedArg, failDir, minArg] = process.argv.slice(2);
+  const minInputs = Number(minArg ?? 0);
   const seconds = Number(secondsArg);
   const seed = Number(seedArg) >>> 0;
   configureImaging({ decodeTimeoutMs: PER_FILE_LIMIT_MS });
@@ -136,9 +138,10 @@ async function main(): Promise<void> {
   const bag = seeds.flatMap((s, i) => Array.from({ length: s.weight }, () => i));
   const r = seededRandom(seed);
   const end = Date.now() + seconds * 1000;
+  const hardEnd = Date.now() + 4 * seconds * 1000;
   const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
   say({ ready: true, seeds: seeds.map((s) => `${s.name} (${s.bytes.length} B)`) });
-  for (let i = 0; Date.now() < end; i++) {
+  for (let i = 0; Date.now() < end || (i < minInputs && Date.now() < hardEnd); i++) {
     const s = seeds[bag[Math.floor(r() * bag.length)]];
     const other = seeds[Math.floor(r() * seeds.length)].bytes;
     const input = mutate(s.bytes, r, other);
