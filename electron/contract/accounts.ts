@@ -166,7 +166,7 @@ export const accountCalls = {
   'accounts:sign': { request: caseRef, response: SignoffView },
   'accounts:amend': { request: z.object({ caseId: z.number().int().positive(), reason: z.string().max(2000) }), response: SignoffView },
   'accounts:signature': { request: z.object({ signatureId: z.number().int().positive() }), response: SignedRecordView },
-  /** the audit log: a case's entries for anyone signed in; the whole log and its check for administrators */
+  /** the audit log: a case's or an image's entries for anyone signed in, one's own account's entries; everything else for administrators */
   'accounts:audit': {
     request: z.object({ targetType: z.string().max(40).optional(), targetId: z.string().max(100).optional(), limit: z.number().int().min(1).max(1000).default(200), beforeId: z.number().int().optional() }),
     response: z.object({ entries: z.array(AuditEntryView) }),

@@ -50,6 +50,10 @@ export const WorklistRow = z.object({
   imageCount: z.number().int(),
   firstImageId: z.number().int().nullable(),
   importedAt: z.string(),
+  /** the signed case this one follows: an image of its study arrived after it was signed */
+  followsCaseId: z.number().int().nullable(),
+  /** no AI score because the model found no two plausible lung fields in the case's images (not a chest X-ray?) */
+  aiOutOfScope: z.boolean(),
 });
 export type WorklistRow = z.infer<typeof WorklistRow>;
 
@@ -96,11 +100,22 @@ export const CaseDetail = z.object({
   description: z.string().nullable(),
   status: CaseStatus,
   images: z.array(ImageInfo),
+  /** the signed case this one follows (an image of its study arrived after it was signed), or null */
+  followsCaseId: z.number().int().nullable(),
+  /** cases opened for images of this study that arrived after this case was signed */
+  followUpCaseIds: z.array(z.number().int()),
 });
 export type CaseDetail = z.infer<typeof CaseDetail>;
 
 export const ImportOutcome = z.discriminatedUnion('status', [
-  z.object({ status: z.literal('imported'), caseId: z.number().int(), imageId: z.number().int(), sopInstanceUid: z.string() }),
+  z.object({
+    status: z.literal('imported'),
+    caseId: z.number().int(),
+    imageId: z.number().int(),
+    sopInstanceUid: z.string(),
+    /** set when the image went to a follow-up case because its study's case is signed: the signed case */
+    followsCaseId: z.number().int().nullable().optional(),
+  }),
   z.object({
     status: z.literal('duplicate'),
     caseId: z.number().int(),

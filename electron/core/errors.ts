@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX'
   | 'DICOM_UNSUPPORTED_IMAGE'
   | 'DICOM_DECODE_FAILED'
+  /** decoding passed the per-file time or memory limit and was stopped */
+  | 'DECODE_LIMIT'
   | 'OUT_OF_SCOPE'
   // store
   | 'DB_NEWER_THAN_APP'

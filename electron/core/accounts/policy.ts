@@ -46,3 +46,21 @@ export function roleRefusal(call: string, role: Role | null): string | null {
   const who = allowed.map((r) => ROLE_WORDS[r]).join(' or ');
   return `Only ${who} can do this (${call}); you are signed in as ${role ? ROLE_WORDS[role] : 'no role'}.`;
 }
+
+/** Audit targets whose history anyone signed in may read: the cases and images they work on. */
+export const SHARED_AUDIT_TARGETS: ReadonlySet<string> = new Set(['case', 'image']);
+
+/**
+ * Why `reader` may not read the audit entries `query` asks for, or null when they may. A case's or an image's history
+ * is for anyone signed in (it is part of the case they read); a person's own account history (sign-ins, password
+ * changes) is theirs; everything else (other accounts, the station's settings, the whole log) is the administrator's.
+ */
+export function auditReadRefusal(reader: { userId: number; role: Role | null }, query: { targetType?: string; targetId?: string }): string | null {
+  if (reader.role === 'administrator') return null;
+  const { targetType, targetId } = query;
+  if (targetType === undefined || targetId === undefined) return 'Only an administrator can read the whole audit log; others can read the history of a case.';
+  if (SHARED_AUDIT_TARGETS.has(targetType)) return null;
+  if (targetType === 'user' && targetId === String(reader.userId)) return null;
+  if (targetType === 'user') return 'Only an administrator can read the history of another account; you can read your own.';
+  return `Only an administrator can read the audit entries of ${targetType}.`;
+}

@@ -24,8 +24,29 @@ export interface ReportSection {
 }
 
 export type SignatureInfo =
-  | { state: 'signed'; signerName: string; signedAt: string; contentSha256: string | null; sequence: number; amendmentOpen: boolean }
+  | {
+      state: 'signed';
+      signerName: string;
+      signedAt: string;
+      contentSha256: string | null;
+      sequence: number;
+      amendmentOpen: boolean;
+      /**
+       * the signature's snapshot holds exactly the case's images, and the exported image with the annotation version
+       * and pixels exported: what is exported is what was signed
+       */
+      coversExport: boolean;
+    }
   | { state: 'unsigned' };
+
+/**
+ * The signature an export may present as verified (PDF signature block, SR COMPLETE/VERIFIED with the verifying
+ * observer, encapsulated PDF VERIFIED): signed, no amendment open, and covering exactly what is exported. Anything
+ * else is a draft.
+ */
+export function verifiedSignature(s: SignatureInfo): Extract<SignatureInfo, { state: 'signed' }> | null {
+  return s.state === 'signed' && !s.amendmentOpen && s.coversExport ? s : null;
+}
 
 export interface ExportInput {
   /** when this export was made (ISO 8601, UTC) */
@@ -97,6 +118,8 @@ export interface ExportInput {
   lungOutlines: { right: [number, number][]; left: [number, number][] } | null;
   report: { sections: ReportSection[]; status: string; updatedAt: string | null } | null;
   signature: SignatureInfo;
+  /** the signed case this case follows (opened for an image that arrived after it was signed), and this case's follow-ups */
+  caseLinks: { followsCaseId: number | null; followUpCaseIds: number[] };
   audit: { at: string; actor: string; action: string; details: Record<string, unknown> }[];
   /** what the reader of the export should know: missing report, generated identity, missing analysis */
   notes: string[];

@@ -156,6 +156,8 @@ interface StudyRow {
   image_count: number;
   first_image_id: number | null;
   imported_at: string;
+  follows_case_ref: number | null;
+  ai_out_of_scope: 0 | 1;
 }
 
 interface ImageRow {
@@ -518,8 +520,13 @@ export class CaseStore {
     return row ?? null;
   }
 
-  /** Insert one image with its patient, study and series in a single transaction. */
-  insertImage(rec: NewImageRecord, now: string = new Date().toISOString()): { caseId: number; imageId: number } {
+  /**
+   * Insert one image with its patient, study and series in a single transaction. The image joins its study's latest
+   * case, unless that case has been signed: a signed case never gains an image (its signature covers exactly what
+   * was signed), so the image opens a new case of the same study, a follow-up linked to the signed one
+   * (`followsCaseId`), to be read and signed on its own.
+   */
+  insertImage(rec: NewImageRecord, now: string = new Date().toISOString()): { caseId: number; imageId: number; followsCaseId: number | null } {
     const tx = this.db.transaction(() => {
       const p = rec.patient;
       this.db
@@ -532,13 +539,21 @@ export class CaseStore {
       const patientRef = (this.db.prepare('SELECT id FROM patients WHERE patient_id = ? AND patient_name = ?').get(p.patientId, p.patientName) as { id: number }).id;
 
       const st = rec.study;
-      let study = this.db.prepare('SELECT id FROM studies WHERE study_instance_uid = ?').get(st.studyInstanceUid) as { id: number } | undefined;
+      const latest = this.db
+        .prepare(
+          `SELECT id, follows_case_ref AS follows, EXISTS (SELECT 1 FROM signatures g WHERE g.case_ref = studies.id) AS signed
+             FROM studies WHERE study_instance_uid = ? ORDER BY id DESC LIMIT 1`,
+        )
+        .get(st.studyInstanceUid) as { id: number; follows: number | null; signed: 0 | 1 } | undefined;
+      let study: { id: number } | undefined = latest && !latest.signed ? { id: latest.id } : undefined;
+      // the signed case a new case follows; an image joining an open follow-up reports the case that one follows
+      const followsCaseId = !latest ? null : latest.signed ? latest.id : latest.follows;
       if (!study) {
         const info = this.db
           .prepare(
             `INSERT INTO studies (study_instance_uid, patient_ref, study_date, study_time, accession_number, description,
-                                  imported_at, patient_name, patient_id, modality, view, search_text)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                                  imported_at, patient_name, patient_id, modality, view, search_text, follows_case_ref)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             st.studyInstanceUid,
@@ -553,15 +568,20 @@ export class CaseStore {
             rec.series.modality,
             rec.series.viewPosition,
             `${p.patientName} ${p.patientId} ${st.accessionNumber ?? ''} ${st.description ?? ''}`.toLowerCase(),
+            followsCaseId,
           );
         study = { id: Number(info.lastInsertRowid) };
       }
 
       const se = rec.series;
-      let series = this.db.prepare('SELECT id, study_ref FROM series WHERE series_instance_uid = ?').get(se.seriesInstanceUid) as { id: number; study_ref: number } | undefined;
-      if (series && series.study_ref !== study.id) {
+      // A series belongs to one study: its rows (one per case of that study) must all be of this study.
+      const elsewhere = this.db
+        .prepare('SELECT st.study_instance_uid AS uid FROM series s JOIN studies st ON st.id = s.study_ref WHERE s.series_instance_uid = ? AND st.study_instance_uid <> ? LIMIT 1')
+        .get(se.seriesInstanceUid, st.studyInstanceUid) as { uid: string } | undefined;
+      if (elsewhere) {
         throw new AppError('DICOM_CORRUPT', `Series ${se.seriesInstanceUid} already belongs to another study; the file's UIDs are inconsistent.`);
       }
+      let series = this.db.prepare('SELECT id FROM series WHERE series_instance_uid = ? AND study_ref = ?').get(se.seriesInstanceUid, study.id) as { id: number } | undefined;
       if (!series) {
         const info = this.db
           .prepare(
@@ -569,7 +589,7 @@ export class CaseStore {
              VALUES (?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(se.seriesInstanceUid, study.id, se.modality, se.bodyPart, se.viewPosition, se.seriesNumber, se.description);
-        series = { id: Number(info.lastInsertRowid), study_ref: study.id };
+        series = { id: Number(info.lastInsertRowid) };
       }
 
       const im = rec.image;
@@ -610,7 +630,7 @@ export class CaseStore {
                   modality = coalesce(modality, ?), view = coalesce(view, ?) WHERE id = ?`,
         )
         .run(imageId, se.modality, se.viewPosition, study.id);
-      return { caseId: study.id, imageId };
+      return { caseId: study.id, imageId, followsCaseId };
     });
     try {
       return tx.immediate();
@@ -703,11 +723,11 @@ export class CaseStore {
     const s = this.db
       .prepare(
         `SELECT s.id, s.study_instance_uid, s.patient_name, s.patient_id, p.sex, p.birth_date, s.study_date,
-                s.accession_number, s.description, s.status
+                s.accession_number, s.description, s.status, s.follows_case_ref
            FROM studies s JOIN patients p ON p.id = s.patient_ref WHERE s.id = ?`,
       )
       .get(caseId) as
-      | { id: number; study_instance_uid: string; patient_name: string; patient_id: string; sex: string | null; birth_date: string | null; study_date: string | null; accession_number: string | null; description: string | null; status: CaseStatus }
+      | { id: number; study_instance_uid: string; patient_name: string; patient_id: string; sex: string | null; birth_date: string | null; study_date: string | null; accession_number: string | null; description: string | null; status: CaseStatus; follows_case_ref: number | null }
       | undefined;
     if (!s) throw new AppError('NOT_FOUND', `Case ${caseId} does not exist.`);
     const images = (this.db.prepare(`${IMAGE_SELECT} WHERE se.study_ref = ? ORDER BY i.id`).all(caseId) as ImageRow[]).map(toImageInfo);
@@ -723,6 +743,8 @@ export class CaseStore {
       description: s.description,
       status: s.status,
       images,
+      followsCaseId: s.follows_case_ref,
+      followUpCaseIds: this.db.prepare('SELECT id FROM studies WHERE follows_case_ref = ? ORDER BY id').pluck().all(caseId) as number[],
     };
   }
 
@@ -942,8 +964,12 @@ class SearchCache {
   }
 }
 
+// ai_out_of_scope: the model refused every image it read of a case that has no score (OUT_OF_SCOPE: no two plausible
+// lung fields); looked up only for the rows of the page, through the series, images and failures indexes.
 const WORKLIST_COLUMNS = `id, patient_name, patient_id, study_date, modality, view, description, status, ai_score, ai_model_name,
-  ai_model_version, image_count, first_image_id, imported_at`;
+  ai_model_version, image_count, first_image_id, imported_at, follows_case_ref,
+  (ai_score IS NULL AND EXISTS (SELECT 1 FROM series se JOIN images i ON i.series_ref = se.id JOIN analysis_failures f ON f.image_ref = i.id
+                                 WHERE se.study_ref = studies.id AND f.code = 'OUT_OF_SCOPE')) AS ai_out_of_scope`;
 
 /** The operating threshold in force for one model's readings (null: not known). */
 export interface WorklistThreshold {
@@ -971,6 +997,8 @@ function toWorklistRow(r: StudyRow, thresholds: readonly WorklistThreshold[]): W
     imageCount: r.image_count,
     firstImageId: r.first_image_id,
     importedAt: r.imported_at,
+    followsCaseId: r.follows_case_ref,
+    aiOutOfScope: r.ai_out_of_scope === 1,
   };
 }
 

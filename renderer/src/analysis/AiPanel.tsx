@@ -42,9 +42,13 @@ export function AiPanel({ caseId, imageId, editor }: { caseId: number; imageId: 
   const a = state.analysis;
   if (!a) {
     return (
-      <aside className="ai-panel" data-testid="ai-panel" data-state={state.failure ? 'failed' : 'pending'}>
+      <aside className="ai-panel" data-testid="ai-panel" data-state={state.failure?.code === 'OUT_OF_SCOPE' ? 'out-of-scope' : state.failure ? 'failed' : 'pending'}>
         <h3>AI reading</h3>
-        {state.failure ? (
+        {state.failure?.code === 'OUT_OF_SCOPE' ? (
+          <p className="inline-error" data-testid="ai-out-of-scope">
+            <strong>Out of scope: no TB score.</strong> {state.failure.message}
+          </p>
+        ) : state.failure ? (
           <p className="inline-error">
             The model could not read this image: {state.failure.code}: {state.failure.message}
           </p>

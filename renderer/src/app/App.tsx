@@ -109,7 +109,7 @@ export function App() {
       <main className="app-main">
         <ImportResults state={importState} onDismiss={dismiss} onOpenCase={open} />
         <Worklist onOpen={open} refreshSignal={refreshSignal} active={openCase === null} />
-        {openCase !== null && <Viewer key={openCase} caseId={openCase} onBack={back} active />}
+        {openCase !== null && <Viewer key={openCase} caseId={openCase} onBack={back} onOpenCase={open} active />}
       </main>
       {dragging && (
         <div className="drop-overlay" data-testid="drop-overlay">

@@ -33,7 +33,23 @@ const COLUMNS: Column[] = [
     cell: (r) => [r.modality, r.view].filter(Boolean).join(' / ') || '—',
     title: (r) => r.description ?? '',
   },
-  { id: 'status', label: 'Status', sortKey: 'status', width: '110px', cell: (r) => <span className={`status status-${r.status}`}>{STATUS_LABELS[r.status] ?? r.status}</span> },
+  {
+    id: 'status',
+    label: 'Status',
+    sortKey: 'status',
+    width: '150px',
+    cell: (r) => (
+      <>
+        <span className={`status status-${r.status}`}>{STATUS_LABELS[r.status] ?? r.status}</span>
+        {r.followsCaseId !== null && (
+          <span className="badge badge-follow-up" data-testid="follow-up-badge">
+            follow-up of {r.followsCaseId}
+          </span>
+        )}
+      </>
+    ),
+    title: (r) => (r.followsCaseId !== null ? `Image(s) of this study that arrived after case ${r.followsCaseId} was signed; its signed report does not include them.` : ''),
+  },
   {
     id: 'aiScore',
     label: 'AI score',
@@ -41,7 +57,14 @@ const COLUMNS: Column[] = [
     firstDir: 'desc',
     width: '150px',
     cell: (r) => <ScoreCell row={r} />,
-    title: (r) => (r.flagged === null ? 'No AI score yet' : r.flagged ? 'Flagged: the AI TB score is at or above the operating threshold' : 'Not flagged: the AI TB score is below the operating threshold'),
+    title: (r) =>
+      r.aiScore === null && r.aiOutOfScope
+        ? 'No TB score: the model found no two plausible lung fields (not a frontal chest X-ray?)'
+        : r.flagged === null
+          ? 'No AI score yet'
+          : r.flagged
+            ? 'Flagged: the AI TB score is at or above the operating threshold'
+            : 'Not flagged: the AI TB score is below the operating threshold',
   },
   { id: 'images', label: 'Images', width: '84px', className: 'num', cell: (r) => r.imageCount },
   { id: 'importedAt', label: 'Imported', sortKey: 'importedAt', firstDir: 'desc', width: '140px', cell: (r) => formatTimestamp(r.importedAt) },
@@ -51,7 +74,15 @@ const GRID = COLUMNS.map((c) => c.width).join(' ');
 
 /** The AI score and, beside it, the triage flag in words and a mark (readable without colour). */
 function ScoreCell({ row }: { row: WorklistRow }) {
-  if (row.aiScore === null) return <span className="score-cell">—</span>;
+  if (row.aiScore === null) {
+    return row.aiOutOfScope ? (
+      <span className="score-cell ai-out-of-scope" data-testid="ai-out-of-scope">
+        out of scope
+      </span>
+    ) : (
+      <span className="score-cell">—</span>
+    );
+  }
   return (
     <span className="score-cell" data-testid="worklist-score" data-flagged={row.flagged ? 'true' : 'false'}>
       <span className="num score-value" data-testid="worklist-score-value">{row.aiScore.toFixed(0)}</span>
