@@ -42,7 +42,12 @@ export const WorklistRow = z.object({
   view: z.string().nullable(),
   description: z.string().nullable(),
   status: CaseStatus,
+  /** the case's TB score in force (the highest of its images): the pack's own, or a site head's (aiScoreHead) */
   aiScore: z.number().nullable(),
+  /** the site head that produced aiScore; null: the model pack's own TB score */
+  aiScoreHead: z.number().int().nullable(),
+  /** aiScore is at or above the operating threshold in force (see cases:list's threshold) */
+  flagged: z.boolean(),
   imageCount: z.number().int(),
   firstImageId: z.number().int().nullable(),
   importedAt: z.string(),
@@ -106,12 +111,35 @@ export type ImportOutcome = z.infer<typeof ImportOutcome>;
 
 export const Point = z.tuple([z.number(), z.number()]);
 
+/** The operating threshold in force, as the worklist and the AI panel show it (see the site domain for the whole). */
+export const OperatingThreshold = z.object({
+  value: z.number(),
+  /** pack: the model pack's default; site: a site calibration version */
+  source: z.enum(['pack', 'site']),
+  version: z.number().int().nullable(),
+  /** the site head whose scores it applies to; null: the pack's own TB score */
+  headId: z.number().int().nullable(),
+  /** "pack default" or "site calibration version N" */
+  label: z.string(),
+});
+export type OperatingThreshold = z.infer<typeof OperatingThreshold>;
+
 /** The model's reading of one image, in original pixel coordinates, as stored (never overwritten). */
 export const AnalysisView = z.object({
   imageId: z.number().int(),
+  /** the pack's own TB score (the AI's original) */
   tbScore: z.number().min(0).max(100),
-  /** the pack's operating point: tbScore >= threshold flags the image */
+  /** the pack's default operating threshold, as recorded with the reading */
   threshold: z.number(),
+  /** what the station uses now: the score in force (a site head's, where one is in force) against the threshold in force */
+  inForce: z.object({
+    score: z.number().min(0).max(100),
+    headId: z.number().int().nullable(),
+    threshold: OperatingThreshold,
+    flagged: z.boolean(),
+    /** why a site head in force could not score this reading */
+    note: z.string().nullable(),
+  }).nullable(),
   label: z.string(),
   probabilities: z.array(z.object({ name: z.string(), p: z.number() })),
   boxes: z.array(z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number(), label: z.string(), score: z.number() })),
@@ -164,7 +192,8 @@ export const coreCalls = {
   },
   'cases:list': {
     request: WorklistQuery,
-    response: z.object({ total: z.number().int(), rows: z.array(WorklistRow) }),
+    /** threshold: the operating threshold in force that `flagged` compares aiScore with (null without a model pack) */
+    response: z.object({ total: z.number().int(), rows: z.array(WorklistRow), threshold: OperatingThreshold.nullable() }),
   },
   'cases:get': {
     request: z.object({ caseId: z.number().int() }),

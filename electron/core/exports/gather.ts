@@ -6,7 +6,8 @@ import { APP_NAME, APP_VERSION } from '../app';
 import { AppError } from '../errors';
 import { listAnnotationVersions, loadAnnotations } from '../annotations/index';
 import { listAudit, signoffState } from '../accounts/index';
-import { loadReport, SECTION_ORDER, SECTION_TITLES } from '../reporting/index';
+import { imageFacts, loadReport, SECTION_ORDER, SECTION_TITLES } from '../reporting/index';
+import { thresholdOrigin } from '../reporting/facts';
 import { rasterizePolygon, type Point } from '../inference/postprocess';
 import type { CaseStore } from '../store/index';
 import { SOP_CLASS, uid } from './dicom';
@@ -90,6 +91,9 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
   const analysis = store.getAnalysis(imageId);
   const result = (analysis?.result ?? {}) as { threshold?: number; probabilities?: { name: string; p: number }[]; lungs?: { right: Point[]; left: Point[] } };
   if (!analysis) notes.push('The image has no AI reading: the exports hold no TB score.');
+  // The score and threshold in force (the signed ones for a signed case): a site head's score and a site threshold
+  // where the station has them, else the pack's own score and default.
+  const ai = analysis ? imageFacts(db, imageId).ai : null;
 
   const ann = loadAnnotations(db, imageId);
   const masks = exportMasks(ann.masks, ann.aiLungs, info.rows, info.columns, ann.version, notes);
@@ -185,8 +189,11 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
       ? {
           analysisId: analysis.analysisId,
           model: analysis.model,
-          tbScore: analysis.tbScore,
-          threshold: typeof result.threshold === 'number' ? result.threshold : null,
+          tbScore: ai ? ai.tbScore : analysis.tbScore,
+          baseTbScore: analysis.tbScore,
+          threshold: ai ? ai.threshold : typeof result.threshold === 'number' ? result.threshold : null,
+          thresholdOrigin: ai ? thresholdOrigin(ai) : typeof result.threshold === 'number' ? 'pack default' : null,
+          siteHead: ai?.siteHead ?? null,
           label: analysis.label,
           probabilities: Array.isArray(result.probabilities) ? result.probabilities : [],
           createdAt: analysis.createdAt,

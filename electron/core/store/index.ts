@@ -23,6 +23,9 @@ import type { WorklistQuery, WorklistRow, CaseDetail, ImageInfo, CaseStatus, Wor
 
 export { runMigrations, latestVersion } from './migrate';
 
+/** A worklist row as the store holds it; whether it is flagged depends on the threshold in force (site service). */
+export type StoredWorklistRow = Omit<WorklistRow, 'flagged'>;
+
 export const DB_FILE_NAME = 'cxr.sqlite';
 
 /** Each database has its own blob folder beside it (`cases.sqlite` -> `cases.sqlite.blobs/`). */
@@ -88,9 +91,13 @@ export interface StoredAnalysisInput {
   /** the rest of the reading (probabilities, boxes, lungs, zones, timings), kept as written */
   result: unknown;
   evidence?: Uint8Array | null;
+  /** the pack's embedding of the image (what a site head reads), when the pack has one */
+  embedding?: Float32Array | null;
+  /** ln(p / (1 − p)) of the TB probability */
+  baseLogit?: number | null;
 }
 
-export interface StoredAnalysis extends Omit<StoredAnalysisInput, 'evidence'> {
+export interface StoredAnalysis extends Omit<StoredAnalysisInput, 'evidence' | 'embedding' | 'baseLogit'> {
   analysisId: number;
   evidence: Uint8Array | null;
   createdAt: string;
@@ -149,6 +156,7 @@ interface StudyRow {
   description: string | null;
   status: CaseStatus;
   ai_score: number | null;
+  ai_score_head: number | null;
   image_count: number;
   first_image_id: number | null;
   imported_at: string;
@@ -614,7 +622,7 @@ export class CaseStore {
   }
 
   /** The worklist page: sorted, filtered, paged. Sorting by an indexed column with `id` as the tie-breaker. */
-  findCasesForWorklist(q: Required<Pick<WorklistQuery, 'sort' | 'filter' | 'offset' | 'limit'>>): { total: number; rows: WorklistRow[] } {
+  findCasesForWorklist(q: Required<Pick<WorklistQuery, 'sort' | 'filter' | 'offset' | 'limit'>>): { total: number; rows: StoredWorklistRow[] } {
     const f = q.filter ?? {};
     const where: string[] = [];
     const args: unknown[] = [];
@@ -789,15 +797,21 @@ export class CaseStore {
       .get(model.name, model.version, model.name, model.version) as number;
   }
 
-  /** Store the model's reading of an image and update its case's AI score (the highest of its images). */
+  /**
+   * Store the model's reading of an image and update its case's AI score (the highest of its images, the pack's own
+   * score; where a site head is in force the site service re-scores the case right after).
+   */
   saveAnalysis(a: StoredAnalysisInput, now: string = new Date().toISOString()): { analysisId: number; caseId: number } {
     return this.db.transaction(() => {
       const info = this.db
         .prepare(
-          `INSERT INTO analyses (image_ref, model_name, model_version, model_sha256, execution_provider, tb_score, label, result_json, evidence, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO analyses (image_ref, model_name, model_version, model_sha256, execution_provider, tb_score, label, result_json, evidence,
+                                 embedding, embedding_dim, base_logit, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(a.imageId, a.model.name, a.model.version, a.model.sha256, a.model.ep, a.tbScore, a.label, JSON.stringify(a.result), a.evidence ?? null, now);
+        .run(a.imageId, a.model.name, a.model.version, a.model.sha256, a.model.ep, a.tbScore, a.label, JSON.stringify(a.result), a.evidence ?? null,
+          a.embedding ? Buffer.from(a.embedding.buffer, a.embedding.byteOffset, a.embedding.byteLength) : null, a.embedding ? a.embedding.length : null,
+          a.baseLogit ?? null, now);
       this.db.prepare('DELETE FROM analysis_failures WHERE image_ref = ? AND model_name = ? AND model_version = ?').run(a.imageId, a.model.name, a.model.version);
       const caseId = (this.db.prepare('SELECT se.study_ref FROM images i JOIN series se ON se.id = i.series_ref WHERE i.id = ?').pluck().get(a.imageId)) as number;
       this.db
@@ -805,6 +819,7 @@ export class CaseStore {
           `UPDATE studies SET
              ai_score = (SELECT max(a.tb_score) FROM analyses a JOIN images i ON i.id = a.image_ref JOIN series se ON se.id = i.series_ref
                           WHERE se.study_ref = studies.id AND a.model_name = ? AND a.model_version = ?),
+             ai_score_head = NULL,
              status = CASE WHEN status = 'new' THEN 'analyzed' ELSE status END
            WHERE id = ?`,
         )
@@ -887,10 +902,10 @@ class SearchCache {
   }
 }
 
-const WORKLIST_COLUMNS = `id, patient_name, patient_id, study_date, modality, view, description, status, ai_score, image_count,
+const WORKLIST_COLUMNS = `id, patient_name, patient_id, study_date, modality, view, description, status, ai_score, ai_score_head, image_count,
   first_image_id, imported_at`;
 
-function toWorklistRow(r: StudyRow): WorklistRow {
+function toWorklistRow(r: StudyRow): StoredWorklistRow {
   return {
     caseId: r.id,
     patientName: r.patient_name,
@@ -901,6 +916,7 @@ function toWorklistRow(r: StudyRow): WorklistRow {
     description: r.description,
     status: r.status,
     aiScore: r.ai_score,
+    aiScoreHead: r.ai_score_head,
     imageCount: r.image_count,
     firstImageId: r.first_image_id,
     importedAt: r.imported_at,

@@ -7,10 +7,11 @@ import * as m0050 from './0050-accounts';
 import * as m0060 from './0060-reports';
 import * as m0080 from './0080-network';
 import * as m0090 from './0090-pixels-in-original';
+import * as m0110 from './0110-site-calibration';
 
 export interface Migration {
   version: number;
   migrate(db: Database): void;
 }
 
-export const migrations: Migration[] = [m0010, m0020, m0030, m0050, m0060, m0080, m0090];
+export const migrations: Migration[] = [m0010, m0020, m0030, m0050, m0060, m0080, m0090, m0110];
