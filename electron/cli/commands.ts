@@ -22,5 +22,6 @@ export const commands: Record<string, CommandEntry> = {
   passphrase: { usage: 'passphrase       set the recovery passphrase (first line of stdin) that opens backups elsewhere: cxr passphrase [--status] [--db FILE]', load: async () => ({ run: (await import('./backup')).runPassphrase }) },
   export: { usage: 'export CASE      a case as a file: cxr export CASE --format pdf|sr|seg|pdf-dicom|json --out FILE [--image ID] [--db FILE] [--json]', load: async () => ({ run: (await import('./export')).runExport }) },
   receive: { usage: 'receive          run the DICOM receiver: cxr receive --aet AE --port N [--allow AE,...] [--model DIR|--no-model] [--db FILE] [--json]', load: async () => ({ run: (await import('./network')).runReceive }) },
+  site: { usage: 'site SUB         site calibration: cxr site results import FILE.csv|calibrate|fit|status|rollback [--db FILE]; calibrate|fit|simulate --manifest FILE (cxr site --help)', load: async () => ({ run: (await import('./site')).runSite }) },
   pacs: { usage: 'pacs SUB         archives: cxr pacs list|add|remove|echo|query|retrieve|send|queue|retry ... (cxr pacs --help)', load: async () => ({ run: (await import('./network')).runPacs }) },
 };

@@ -129,8 +129,8 @@ export interface ManifestCalibration {
   nTrain: number;
   nTest: number;
   base: OperatingFigures;
-  /** the pack's own threshold, on the test rows */
-  packThreshold: OperatingFigures;
+  /** the pack's own score at the pack's own threshold, on the test rows */
+  atPackThreshold: OperatingFigures;
   /** cross-validation: each fold's threshold (chosen on the other folds) */
   foldThresholds?: number[];
 }
@@ -150,7 +150,7 @@ export function calibrateOnCases(cases: readonly ManifestCase[], packThreshold: 
   if (plan.mode === 'split') {
     requireBoth(plan.train, 'The training rows');
     const t = thresholdForSensitivity(plan.train.map((c) => c.positive), plan.train.map((c) => c.baseScore), TARGET);
-    return { mode: 'split', nTrain: plan.train.length, nTest: plan.test.length, base: figures(yTest, sTest, t), packThreshold: pack };
+    return { mode: 'split', nTrain: plan.train.length, nTest: plan.test.length, base: figures(yTest, sTest, t), atPackThreshold: pack };
   }
   const k = foldCount(yTest);
   const fold = stratifiedFolds(yTest, k, CV_OUTER_SEED);
@@ -165,7 +165,7 @@ export function calibrateOnCases(cases: readonly ManifestCase[], packThreshold: 
     });
   }
   const all = thresholdForSensitivity(yTest, sTest, TARGET);
-  return { mode: 'cross-validation', nTrain: plan.test.length, nTest: plan.test.length, base: { ...figures(yTest, sTest, all, predicted) }, packThreshold: pack, foldThresholds };
+  return { mode: 'cross-validation', nTrain: plan.test.length, nTest: plan.test.length, base: figures(yTest, sTest, all, predicted), atPackThreshold: pack, foldThresholds };
 }
 
 /** `cxr site fit --manifest`: base and site head, each thresholded on train and measured on test (or nested cross-validation). */

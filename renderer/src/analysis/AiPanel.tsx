@@ -23,13 +23,16 @@ export function AiPanel({ imageId, editor }: { imageId: number; editor?: EditorC
         })
         .catch((e) => live && setError(errorMessage(e)));
     load();
-    // A reading that arrives while the image is open shows up without a reload; once it is here, it never changes.
+    // A reading that arrives while the image is open shows up without a reload; once it is here, it never changes,
+    // but the score and threshold in force do when the site calibration changes.
     const off = onEvent('analysis:onProgress', () => {
       if (!have) load();
     });
+    const offSite = onEvent('site:onChanged', () => load());
     return () => {
       live = false;
       off();
+      offSite();
     };
   }, [imageId]);
 
@@ -51,14 +54,25 @@ export function AiPanel({ imageId, editor }: { imageId: number; editor?: EditorC
       </aside>
     );
   }
-  const flagged = a.tbScore >= a.threshold;
+  const f = a.inForce;
+  const score = f ? f.score : a.tbScore;
+  const threshold = f ? f.threshold.value : a.threshold;
+  const flagged = score >= threshold;
   return (
     <aside className="ai-panel" data-testid="ai-panel" data-state="done">
       <h3>AI reading</h3>
       <div className={`ai-score ${flagged ? 'ai-flagged' : ''}`}>
-        TB score <strong data-testid="ai-tb-score">{a.tbScore.toFixed(0)}</strong>
-        <span className="ai-threshold"> / threshold {a.threshold.toFixed(0)}</span>
+        TB score <strong data-testid="ai-tb-score">{score.toFixed(0)}</strong>
+        <span className="ai-threshold" data-testid="ai-threshold" title={f ? `Operating threshold: ${f.threshold.label}` : 'The model pack\'s operating threshold'}>
+          {' '}
+          / threshold {threshold.toFixed(threshold % 1 ? 1 : 0)}
+        </span>
       </div>
+      <div className="ai-threshold-origin" data-testid="ai-threshold-origin">
+        {f?.headId != null ? `Site-adapted score (site head ${f.headId}; the model's own ${a.tbScore.toFixed(0)}) · ` : ''}
+        {f ? f.threshold.label : 'pack default'}
+      </div>
+      {f?.note && <p className="setup-dim">{f.note}</p>}
       <div data-testid="ai-verdict">{flagged ? 'Above threshold: TB suspected, confirm with sputum testing' : 'Below threshold'}</div>
       <ul className="ai-probs">
         {a.probabilities.map((p) => (

@@ -12,6 +12,8 @@ import { Toasts, useToasts } from './Toasts';
 import { AnalysisStatus } from '../analysis/AnalysisStatus';
 import { UserMenu } from '../accounts/UserMenu';
 import { SettingsDialog } from '../settings/SettingsDialog';
+import { SiteCalibration } from '../site/SiteCalibration';
+import { useSession } from '../accounts/session';
 
 export function App() {
   const [openCase, setOpenCase] = useState<number | null>(null);
@@ -19,6 +21,10 @@ export function App() {
   const [dragging, setDragging] = useState(false);
   const [appInfo, setAppInfo] = useState<string>('');
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [siteOpen, setSiteOpen] = useState(false);
+  const { session } = useSession();
+  // the calibration view is for administrators and lead radiologists
+  const mayCalibrate = session.user?.role === 'administrator' || (session.user?.role === 'radiologist' && session.user.lead);
   const toasts = useToasts();
   const { state: importState, start, cancel, dismiss } = useImport(() => setRefreshSignal((n) => n + 1));
   const dragDepth = useRef(0);
@@ -84,6 +90,11 @@ export function App() {
         <ImportBar state={importState} onFiles={start} onCancel={cancel} />
         <span className="toolbar-spacer" />
         <AnalysisStatus />
+        {mayCalibrate && (
+          <button type="button" className="btn btn-small" onClick={() => setSiteOpen(true)} data-testid="site-button">
+            Site calibration
+          </button>
+        )}
         <button type="button" className="btn btn-small" onClick={() => setSettingsOpen(true)} data-testid="settings-button">
           Settings
         </button>
@@ -101,6 +112,7 @@ export function App() {
       )}
       <Toasts toasts={toasts} />
       {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
+      {siteOpen && mayCalibrate && <SiteCalibration onClose={() => setSiteOpen(false)} />}
     </div>
   );
 }

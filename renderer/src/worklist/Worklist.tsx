@@ -39,9 +39,28 @@ const COLUMNS: Column[] = [
     label: 'AI score',
     sortKey: 'aiScore',
     firstDir: 'desc',
-    width: '90px',
+    width: '104px',
     className: 'num',
-    cell: (r) => (r.aiScore === null ? '—' : r.aiScore.toFixed(0)),
+    cell: (r) =>
+      r.aiScore === null ? (
+        '—'
+      ) : (
+        <>
+          {r.flagged && (
+            <span className="ai-flag" data-testid="worklist-flag" title="At or above the operating threshold in force">
+              ▲{' '}
+            </span>
+          )}
+          {r.aiScore.toFixed(0)}
+          {r.aiScoreHead !== null && (
+            <span className="ai-site-mark" title={`Score by site head ${r.aiScoreHead}`}>
+              {' '}
+              s
+            </span>
+          )}
+        </>
+      ),
+    title: (r) => (r.aiScore === null ? '' : `TB score ${r.aiScore.toFixed(1)}${r.aiScoreHead !== null ? ` (site head ${r.aiScoreHead})` : ' (the model pack\'s own)'}${r.flagged ? ': flagged' : ''}`),
   },
   { id: 'images', label: 'Images', width: '84px', className: 'num', cell: (r) => r.imageCount },
   { id: 'importedAt', label: 'Imported', sortKey: 'importedAt', firstDir: 'desc', width: '140px', cell: (r) => formatTimestamp(r.importedAt) },
@@ -178,6 +197,12 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
           {data.total === null ? 'Loading…' : `${data.total.toLocaleString('en-US')} ${data.total === 1 ? 'case' : 'cases'}`}
         </span>
         {data.loading && <span className="spinner" aria-label="Loading" />}
+        {data.threshold && (
+          <span className="worklist-threshold" data-testid="worklist-threshold" data-source={data.threshold.source} title="Cases whose AI score is at or above it are flagged ▲">
+            Flag ▲ at TB score ≥ {data.threshold.value.toFixed(1)} ({data.threshold.label}
+            {data.threshold.headId !== null ? `, site head ${data.threshold.headId}` : ''})
+          </span>
+        )}
       </div>
       {data.error && (
         <div className="inline-error" role="alert" data-testid="worklist-error">
@@ -230,10 +255,11 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
                   role="row"
                   aria-rowindex={it.index + 2}
                   aria-selected={selected === row.caseId}
-                  className={`worklist-row ${selected === row.caseId ? 'selected' : ''} ${it.index % 2 ? 'odd' : ''}`}
+                  className={`worklist-row ${selected === row.caseId ? 'selected' : ''} ${it.index % 2 ? 'odd' : ''} ${row.flagged ? 'flagged' : ''}`}
                   style={style}
                   data-testid="worklist-row"
                   data-case-id={row.caseId}
+                  data-flagged={row.flagged ? 'true' : 'false'}
                   onClick={() => setSelected(row.caseId)}
                   onDoubleClick={() => onOpen(row.caseId)}
                 >

@@ -121,6 +121,7 @@ export function migrate(db: Database): void {
       created_at TEXT NOT NULL,
       PRIMARY KEY (analysis_ref, head_ref)
     ) STRICT;
+    CREATE INDEX site_scores_head ON site_scores (head_ref, analysis_ref);
 
     ALTER TABLE studies ADD COLUMN ai_score_head INTEGER REFERENCES site_heads(id);
 
