@@ -20,7 +20,7 @@ import { importBytes } from '../importing/index';
 import { AnalysisQueue, type ReadingModel } from '../analysis/index';
 import { loadModelPack, createAnalyzer, analyzeDetailed, type Analyzer, type EpRequest } from '../inference/index';
 import { siteHandlers } from './handlers/site';
-import { SiteService, readingInForce, type SitePack, type ThresholdInForce } from '../site/index';
+import { SiteService, latestCalibrationVersion, readingInForce, type SitePack, type ThresholdInForce } from '../site/index';
 import type { AnalysisView, AnalysisProgress } from '../../contract/index';
 
 import { APP_NAME, APP_VERSION } from '../app';
@@ -165,6 +165,10 @@ export class Workstation {
     return { userId: null, username: name, displayName: name, role: null };
   }
 
+  private latestSiteVersion(): number | null {
+    return latestCalibrationVersion(this.store.db);
+  }
+
   /** The model pack the station reads with, as site calibration keys it; null while none is loaded. */
   sitePack(): SitePack | null {
     if (!this.analyzer) return null;
@@ -210,8 +214,17 @@ export class Workstation {
       this.queue.kick();
       // Bring the worklist to the score in force (a re-scoring cut short by a stop, or scores from before a change).
       this.site.rescorer.request();
-      // Images can also arrive from another process on the same database (the CLI): look for them now and then.
-      this.poll = setInterval(() => this.queue?.kick(), QUEUE_POLL_MS);
+      // Images, and site calibration versions, can also arrive from another process on the same database (the
+      // CLI): look for them now and then.
+      let siteVersion = this.latestSiteVersion();
+      this.poll = setInterval(() => {
+        this.queue?.kick();
+        const v = this.latestSiteVersion();
+        if (v !== siteVersion) {
+          siteVersion = v;
+          this.site.versionChanged(v);
+        }
+      }, QUEUE_POLL_MS);
       this.poll.unref();
     } catch (e) {
       this.modelError = toErrorInfo(e);

@@ -134,7 +134,7 @@ test('site head: refused below 40 cases; fitted deterministically; judged agains
   assert.ok(head.site.value > head.base.value + 0.1, `site ${head.site.value} vs base ${head.base.value}`);
   assert.ok(head.gain.low > 0, JSON.stringify(head.gain));
   assert.equal(head.eligible, true);
-  const again = await fitSiteHead(db, pack, admin, { now: '2026-02-01T00:00:00Z' });
+  await fitSiteHead(db, pack, admin, { now: '2026-02-01T00:00:00Z' });
   const models = db.prepare('SELECT model_json, cv_json FROM site_heads ORDER BY id').all() as { model_json: string; cv_json: string }[];
   assert.equal(models[0].model_json, models[1].model_json, 'the same cases give the same head');
   assert.equal(models[0].cv_json, models[1].cv_json);

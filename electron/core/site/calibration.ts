@@ -275,6 +275,11 @@ interface VersionRow {
   created_at: string;
 }
 
+/** The newest site calibration version of any pack (a change made by another process shows as a new one), or null. */
+export function latestCalibrationVersion(db: Database): number | null {
+  return (db.prepare('SELECT max(id) FROM site_calibrations').pluck().get() as number | null) ?? null;
+}
+
 /** Every site calibration version, newest first, each marked as this pack's or another model's. */
 export function calibrationHistory(db: Database, pack: PackKey | null): CalibrationVersion[] {
   const rows = db.prepare('SELECT * FROM site_calibrations ORDER BY id DESC').all() as VersionRow[];

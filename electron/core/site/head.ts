@@ -8,7 +8,7 @@ import { AppError } from '../errors';
 import { appendAudit, type AuditActor } from '../accounts/audit';
 import { crossValidate, matrix, type CrossValidation } from './logistic';
 import { aucDifference, aucWithInterval, rocCurve, thresholdForSensitivity, thresholdRow, type Interval, type RocPoint } from './stats';
-import { buildTable, calibrationHistory, chooseThreshold, countWarnings, dataFingerprint, insertVersion, siteCases, stationScores, WHO_TRIAGE, type CalibrationVersion, type SiteCase, type TableRow, type ThresholdChoice } from './calibration';
+import { buildTable, calibrationHistory, chooseThreshold, dataFingerprint, insertVersion, siteCases, stationScores, WHO_TRIAGE, type CalibrationVersion, type SiteCase, type TableRow, type ThresholdChoice } from './calibration';
 import { headFeatures, logitToScore } from './scoring';
 import { packLabel, sameModel, type PackKey, type SitePack } from './threshold';
 
@@ -203,4 +203,3 @@ export function activateHead(db: Database, pack: SitePack, headId: number, choic
   return calibrationHistory(db, pack).find((v) => v.version === id)!;
 }
 
-export { countWarnings };

@@ -9,7 +9,7 @@ export { readingInForce, loadHead, headScore, logitToScore, embeddingFromBlob, t
 export { caseTruth, readResult, parseTest, parseResult, parseDate, TESTS, RESULTS, TEST_NAMES, RESULT_NAMES, type ReferenceTest, type CaseTruth } from './rules';
 export { addResult, withdrawResult, caseResults, allCaseTruths, parseCsv, previewResultsCsv, importResultsCsv, type ReferenceResult, type ImportPreview, type ImportOutcome, type ResultActor } from './results';
 export {
-  calibrationReport, calibrationHistory, setSiteThreshold, rollbackToPackDefault, siteCases, scorerScores, stationScores, chooseThreshold, WARN_BELOW_PER_CLASS, WHO_TRIAGE,
+  calibrationReport, calibrationHistory, latestCalibrationVersion, setSiteThreshold, rollbackToPackDefault, siteCases, scorerScores, stationScores, chooseThreshold, WARN_BELOW_PER_CLASS, WHO_TRIAGE,
   type CalibrationReport, type CalibrationVersion, type ThresholdChoice, type SiteCase,
 } from './calibration';
 export { fitSiteHead, activateHead, listHeads, getHead, evaluateHead, headVerdict, HEAD_MIN_CASES, HEAD_MIN_PER_CLASS, type HeadSummary, type HeadEvaluation } from './head';

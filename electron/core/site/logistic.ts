@@ -71,13 +71,9 @@ function standardise(X: Matrix): { Z: Float64Array; mean: number[]; scale: numbe
   }
   const Z = new Float64Array(n * d);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) Z[i * d + j] = sd0(data[i * d + j], mean[j], scale[j]);
+    for (let j = 0; j < d; j++) Z[i * d + j] = (data[i * d + j] - mean[j]) / scale[j];
   }
   return { Z, mean, scale };
-}
-
-function sd0(v: number, m: number, s: number): number {
-  return (v - m) / s;
 }
 
 /** Solve A x = b for a symmetric positive definite A (n×n, row-major; overwritten by its Cholesky factor). */

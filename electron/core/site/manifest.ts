@@ -226,6 +226,10 @@ export interface SimulationSplit {
   accuracySiteHead: number;
   sensitivityPackThreshold: number;
   specificityPackThreshold: number;
+  sensitivityBaseSiteThreshold: number;
+  specificityBaseSiteThreshold: number;
+  /** the site threshold chosen on the first half for the pack's own score */
+  baseSiteThreshold: number;
   sensitivitySiteHead: number;
   specificitySiteHead: number;
   headEligible: boolean;
@@ -277,13 +281,17 @@ export async function simulateSites(cases: readonly ManifestCase[], packThreshol
       siteAuc: rocAuc(y, site)!,
       accuracyPackThreshold: acc(atPack), accuracyBaseSiteThreshold: acc(atBaseSite), accuracySiteHead: acc(atHead),
       sensitivityPackThreshold: atPack.sensitivity!, specificityPackThreshold: atPack.specificity!,
+      sensitivityBaseSiteThreshold: atBaseSite.sensitivity!, specificityBaseSiteThreshold: atBaseSite.specificity!, baseSiteThreshold: baseSite,
       sensitivitySiteHead: atHead.sensitivity!, specificitySiteHead: atHead.specificity!,
       headEligible: fit.evaluation.eligible, lambda: fit.cv.lambda,
     };
     rows.push(row);
     opts.onSplit?.(row);
   }
-  const keys = ['baseAuc', 'siteAuc', 'accuracyPackThreshold', 'accuracyBaseSiteThreshold', 'accuracySiteHead', 'sensitivityPackThreshold', 'specificityPackThreshold', 'sensitivitySiteHead', 'specificitySiteHead'] as const;
+  const keys = [
+    'baseAuc', 'siteAuc', 'accuracyPackThreshold', 'accuracyBaseSiteThreshold', 'accuracySiteHead', 'sensitivityPackThreshold', 'specificityPackThreshold',
+    'sensitivityBaseSiteThreshold', 'specificityBaseSiteThreshold', 'baseSiteThreshold', 'sensitivitySiteHead', 'specificitySiteHead',
+  ] as const;
   const summary = Object.fromEntries(keys.map((k) => [k, spread(rows.map((r) => r[k]))])) as unknown as Simulation['summary'];
   summary.headEligibleRate = rows.filter((r) => r.headEligible).length / rows.length;
   const pos = cases.filter((c) => c.positive).length;

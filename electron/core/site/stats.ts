@@ -40,7 +40,7 @@ export interface RocPoint {
 export function rocCurve(y: readonly boolean[], scores: readonly number[]): RocPoint[] {
   const nPos = y.filter(Boolean).length;
   const nNeg = y.length - nPos;
-  const order = scores.map((s, i) => i).sort((a, b) => scores[b] - scores[a]);
+  const order = scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a]);
   const out: RocPoint[] = [{ threshold: Infinity, tp: 0, fp: 0, tpr: 0, fpr: 0 }];
   let tp = 0;
   let fp = 0;

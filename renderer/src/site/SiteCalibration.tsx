@@ -23,6 +23,16 @@ function Interval({ v }: { v: { value: number; low: number; high: number } | nul
   );
 }
 
+/** Counts and rates at any threshold, read off the scorer's ROC points (the last point whose threshold is ≥ t). */
+function operatingPoint(report: CalibrationView, t: number): { threshold: number; tp: number; fp: number; tn: number; fn: number; sensitivity: number | null; specificity: number | null } {
+  const roc = (report.site ?? report.base).roc;
+  let at = roc[0];
+  for (const p of roc) if (p.threshold === null || p.threshold >= t) at = p;
+  const P = report.counts.positive;
+  const N = report.counts.negative;
+  return { threshold: t, tp: at.tp, fp: at.fp, tn: N - at.fp, fn: P - at.tp, sensitivity: P ? at.tp / P : null, specificity: N ? (N - at.fp) / N : null };
+}
+
 export function SiteCalibration(props: { onClose: () => void }) {
   const [tab, setTab] = useState<Tab>('calibration');
   const [status, setStatus] = useState<SiteStatusView | null>(null);
@@ -77,7 +87,7 @@ export function SiteCalibration(props: { onClose: () => void }) {
 
   const inForce = status?.threshold ?? report?.inForce ?? null;
   const candidateValue = candidate.trim() === '' ? null : Number(candidate);
-  const candidateRow = report && candidateValue !== null && Number.isFinite(candidateValue) ? report.table.find((r) => Math.abs(r.threshold - candidateValue) < 1e-4) ?? null : null;
+  const candidateRow = report && candidateValue !== null && Number.isFinite(candidateValue) ? operatingPoint(report, candidateValue) : null;
   const inForceRow = report?.table.find((r) => r.marks.includes('in force')) ?? null;
   const points: PlotPoint[] = [];
   if (inForceRow && inForceRow.sensitivity !== null && inForceRow.specificity !== null) points.push({ label: `in force: ${inForceRow.threshold}`, sensitivity: inForceRow.sensitivity, specificity: inForceRow.specificity, kind: 'in-force' });
@@ -96,7 +106,7 @@ export function SiteCalibration(props: { onClose: () => void }) {
         {inForce && (
           <div className="site-in-force" data-testid="site-in-force" data-source={inForce.source}>
             In force for {inForce.pack.name} {inForce.pack.version}: flag at {inForce.headId !== null ? `site head ${inForce.headId}'s score` : "the model's own TB score"} ≥ <strong>{inForce.value.toFixed(2)}</strong> ({inForce.label}
-            {inForce.setBy ? `, set by ${inForce.setBy} at ${new Date(inForce.setAt!).toLocaleString()}` : ''}; pack default {inForce.packDefault})
+            {inForce.setBy ? `, set by ${inForce.setBy} at ${new Date(inForce.setAt!).toLocaleString()}` : ''}; pack default {inForce.packDefault.toFixed(2)})
             {inForce.source === 'site' && (
               <button type="button" className="btn btn-small" disabled={busy !== null} data-testid="site-rollback" onClick={() => void act('rollback', async () => {
                 const r = await call('site:rollback', {});
@@ -376,7 +386,7 @@ function ImportResults(props: { onImported: () => void }) {
   }, []);
 
   return (
-    <div className="site-import" data-testid="site-import">
+    <div className="site-import" data-testid="site-import-panel">
       <p className="setup-dim">
         A CSV file with a header row: <code>accession</code> or <code>patientId</code> (with <code>studyDate</code>), <code>test</code> (xpert, culture, smear, clinical), <code>result</code>, <code>date</code> (YYYY-MM-DD), optional <code>note</code>. Nothing is written until you import, and then all the new rows or none.
       </p>

@@ -41,25 +41,9 @@ const COLUMNS: Column[] = [
     firstDir: 'desc',
     width: '104px',
     className: 'num',
-    cell: (r) =>
-      r.aiScore === null ? (
-        '—'
-      ) : (
-        <>
-          {r.flagged && (
-            <span className="ai-flag" data-testid="worklist-flag" title="At or above the operating threshold in force">
-              ▲{' '}
-            </span>
-          )}
-          {r.aiScore.toFixed(0)}
-          {r.aiScoreHead !== null && (
-            <span className="ai-site-mark" title={`Score by site head ${r.aiScoreHead}`}>
-              {' '}
-              s
-            </span>
-          )}
-        </>
-      ),
+    // the flag (▲) and the site-head mark are drawn by the style sheet from the row's data attributes, so that the
+    // cell's text stays the score itself
+    cell: (r) => (r.aiScore === null ? '—' : r.aiScore.toFixed(0)),
     title: (r) => (r.aiScore === null ? '' : `TB score ${r.aiScore.toFixed(1)}${r.aiScoreHead !== null ? ` (site head ${r.aiScoreHead})` : ' (the model pack\'s own)'}${r.flagged ? ': flagged' : ''}`),
   },
   { id: 'images', label: 'Images', width: '84px', className: 'num', cell: (r) => r.imageCount },
@@ -260,6 +244,7 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
                   data-testid="worklist-row"
                   data-case-id={row.caseId}
                   data-flagged={row.flagged ? 'true' : 'false'}
+                  data-site-head={row.aiScoreHead ?? undefined}
                   onClick={() => setSelected(row.caseId)}
                   onDoubleClick={() => onOpen(row.caseId)}
                 >
