@@ -48,6 +48,8 @@ export const WorklistRow = z.object({
   aiScoreHead: z.number().int().nullable(),
   /** aiScore is at or above the operating threshold in force (see cases:list's threshold) */
   flagged: z.boolean(),
+  /** aiScore comes from another model than the one in use (the case awaits its reading by the new pack): not flagged */
+  aiScoreStale: z.boolean(),
   imageCount: z.number().int(),
   firstImageId: z.number().int().nullable(),
   importedAt: z.string(),

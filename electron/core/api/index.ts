@@ -20,7 +20,7 @@ import { importBytes } from '../importing/index';
 import { AnalysisQueue, type ReadingModel } from '../analysis/index';
 import { loadModelPack, createAnalyzer, analyzeDetailed, type Analyzer, type EpRequest } from '../inference/index';
 import { siteHandlers } from './handlers/site';
-import { SiteService, latestCalibrationVersion, readingInForce, type SitePack, type ThresholdInForce } from '../site/index';
+import { SiteService, flagWorklistRow, latestCalibrationVersion, readingInForce, type SitePack, type ThresholdInForce } from '../site/index';
 import type { AnalysisView, AnalysisProgress } from '../../contract/index';
 
 import { APP_NAME, APP_VERSION } from '../app';
@@ -128,7 +128,7 @@ export class Workstation {
       'cases:list': (q) => {
         const page = store.findCasesForWorklist(q);
         const t = this.site.threshold();
-        return { total: page.total, rows: page.rows.map((r) => ({ ...r, flagged: t !== null && r.aiScore !== null && r.aiScore >= t.value })), threshold: t && operatingThreshold(t) };
+        return { total: page.total, rows: page.rows.map((r) => flagWorklistRow(r, t)), threshold: t && operatingThreshold(t) };
       },
       'cases:get': ({ caseId }) => store.getCase(caseId),
       'images:pixels': ({ imageId }) => ({ imageId, bytes: store.readPixels(imageId) }),

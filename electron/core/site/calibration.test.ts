@@ -19,7 +19,7 @@ import { calibrationHistory, calibrationReport, rollbackToPackDefault, setSiteTh
 import { activateHead, fitSiteHead, HEAD_MIN_CASES } from './head';
 import { readingInForce } from './scoring';
 import { Rescorer } from './rescore';
-import { thresholdInForce } from './threshold';
+import { flagWorklistRow, thresholdInForce } from './threshold';
 import { driftReport, ksTest } from './drift';
 
 const admin = { userId: null, username: 'admin', displayName: 'Station Admin' };
@@ -183,6 +183,37 @@ test('a site head without real gain is not activated; readings without an embedd
   assert.throws(() => activateHead(store.db, pack, head.id, null, admin), (e: AppError) => e.code === 'SITE_HEAD_NOT_ELIGIBLE');
   const noEmbedding = { ...TEST_PACK, name: 'older-pack', embeddingDim: null };
   await assert.rejects(fitSiteHead(store.db, noEmbedding, admin), (e: AppError) => e.code === 'SITE_OTHER_MODEL' && /no embedding output/.test(e.message));
+});
+
+test('a new pack (another version, another embedding size): the old site threshold and head stay history, the new pack starts at its default', async () => {
+  const { store, pack, cases } = siteStore({ positives: 30, negatives: 40, signal: 3, scoreSignal: 0.5 });
+  const db = store.db;
+  const head = await fitSiteHead(db, pack, admin);
+  activateHead(db, pack, head.id, { threshold: 40 }, admin);
+  const job = new Rescorer(db, () => pack, { progress: () => {}, changed: () => {} });
+  job.request();
+  await job.idle();
+  // the new pack reads the first ten cases again (its embedding has 12 values, not 8)
+  const next = { ...pack, version: '1.3.0', sha256: 'c'.repeat(64), defaultThreshold: 45, embeddingDim: 12 };
+  for (const c of cases.slice(0, 10)) {
+    store.saveAnalysis({ imageId: c.imageId, model: { name: next.name, version: next.version, sha256: next.sha256, ep: 'cpu' }, tbScore: 60, label: 'tb', result: { threshold: 45 }, embedding: new Float32Array(12), baseLogit: 0.4 });
+  }
+  const t = thresholdInForce(db, next);
+  assert.deepEqual([t.value, t.source, t.headId], [45, 'pack', null]);
+  assert.ok(calibrationHistory(db, next).every((v) => !v.currentPack));
+  const rows = store.findCasesForWorklist({ sort: { key: 'importedAt', dir: 'asc' }, filter: {}, offset: 0, limit: 100 }).rows.map((r) => flagWorklistRow(r, t));
+  // read again: the new pack's score, its own, flagged against its default
+  assert.ok(rows.slice(0, 10).every((r) => r.aiScore === 60 && r.aiScoreHead === null && !r.aiScoreStale && r.flagged));
+  // not read again yet: the old head's score stays on the row, marked stale and not flagged against the new pack
+  assert.ok(rows.slice(10).every((r) => r.aiScoreHead === head.id && r.aiScoreStale && !r.flagged));
+  // the old pack's head cannot be put in force for the new pack, and a head for the new pack needs its own cases
+  assert.throws(() => activateHead(db, next, head.id, null, admin), (e: AppError) => e.code === 'SITE_OTHER_MODEL');
+  await assert.rejects(fitSiteHead(db, next, admin), (e: AppError) => e.code === 'SITE_TOO_FEW_CASES');
+  // a re-scoring run for the new pack leaves the old pack's scores alone
+  const nextJob = new Rescorer(db, () => next, { progress: () => {}, changed: () => {} });
+  nextJob.request();
+  await nextJob.idle();
+  assert.equal(db.prepare('SELECT count(*) FROM studies WHERE ai_score_head = ?').pluck().get(head.id), 60);
 });
 
 test('drift: a month whose scores moved away from the calibration cases is named', () => {

@@ -4,7 +4,7 @@
 // (./threshold, ./scoring), the re-scoring that follows a change (./rescore), drift (./drift), and the same fits on
 // a data set's manifest (./manifest). Errors: RESULTS_IMPORT_INVALID, SITE_TOO_FEW_CASES, SITE_HEAD_NOT_ELIGIBLE,
 // SITE_OTHER_MODEL.
-export { thresholdInForce, sameModel, packLabel, type PackKey, type SitePack, type ThresholdInForce } from './threshold';
+export { thresholdInForce, flagWorklistRow, sameModel, packLabel, type PackKey, type SitePack, type ThresholdInForce } from './threshold';
 export { readingInForce, loadHead, headScore, logitToScore, embeddingFromBlob, type ReadingInForce, type SiteHead } from './scoring';
 export { caseTruth, readResult, parseTest, parseResult, parseDate, TESTS, RESULTS, TEST_NAMES, RESULT_NAMES, type ReferenceTest, type CaseTruth } from './rules';
 export { addResult, withdrawResult, caseResults, allCaseTruths, parseCsv, previewResultsCsv, importResultsCsv, type ReferenceResult, type ImportPreview, type ImportOutcome, type ResultActor } from './results';

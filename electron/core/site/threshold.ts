@@ -3,6 +3,8 @@
 // fitted for this very pack (name, version and model sha256) when it sets a threshold, else the pack's own default.
 // A calibration made for another pack never applies; it is shown as belonging to another model.
 import type { Database } from 'better-sqlite3';
+import type { WorklistRow } from '../../contract/index';
+import type { StoredWorklistRow } from '../store/index';
 
 /** A model pack as the site tables key it. */
 export interface PackKey {
@@ -82,4 +84,14 @@ export function thresholdInForce(db: Database, pack: PackKey & { defaultThreshol
     value: row.threshold, source: 'site', version: row.id, headId: row.head_ref, packDefault: pack.defaultThreshold, pack: key,
     label: `site calibration version ${row.id}`, setBy: row.created_by, setAt: row.created_at,
   };
+}
+
+/**
+ * A worklist row's flag: its score at or above the threshold in force, where that score was read by the pack in
+ * use (a case still holding another model's score awaits its new reading and is not flagged against this pack).
+ */
+export function flagWorklistRow(r: StoredWorklistRow, t: ThresholdInForce | null): WorklistRow {
+  const { aiScoreModel, ...row } = r;
+  const stale = t !== null && aiScoreModel !== null && aiScoreModel.toLowerCase() !== t.pack.sha256;
+  return { ...row, aiScoreStale: stale, flagged: t !== null && !stale && r.aiScore !== null && r.aiScore >= t.value };
 }

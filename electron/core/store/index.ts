@@ -23,8 +23,11 @@ import type { WorklistQuery, WorklistRow, CaseDetail, ImageInfo, CaseStatus, Wor
 
 export { runMigrations, latestVersion } from './migrate';
 
-/** A worklist row as the store holds it; whether it is flagged depends on the threshold in force (site service). */
-export type StoredWorklistRow = Omit<WorklistRow, 'flagged'>;
+/**
+ * A worklist row as the store holds it, with the sha256 of the model whose reading gave its score; whether it is
+ * flagged depends on the threshold in force and on that model being the one in use (the site service decides).
+ */
+export type StoredWorklistRow = Omit<WorklistRow, 'flagged' | 'aiScoreStale'> & { aiScoreModel: string | null };
 
 export const DB_FILE_NAME = 'cxr.sqlite';
 
@@ -157,6 +160,7 @@ interface StudyRow {
   status: CaseStatus;
   ai_score: number | null;
   ai_score_head: number | null;
+  ai_score_model: string | null;
   image_count: number;
   first_image_id: number | null;
   imported_at: string;
@@ -820,10 +824,11 @@ export class CaseStore {
              ai_score = (SELECT max(a.tb_score) FROM analyses a JOIN images i ON i.id = a.image_ref JOIN series se ON se.id = i.series_ref
                           WHERE se.study_ref = studies.id AND a.model_name = ? AND a.model_version = ?),
              ai_score_head = NULL,
+             ai_score_model = ?,
              status = CASE WHEN status = 'new' THEN 'analyzed' ELSE status END
            WHERE id = ?`,
         )
-        .run(a.model.name, a.model.version, caseId);
+        .run(a.model.name, a.model.version, a.model.sha256.toLowerCase(), caseId);
       return { analysisId: Number(info.lastInsertRowid), caseId };
     }).immediate();
   }
@@ -902,7 +907,7 @@ class SearchCache {
   }
 }
 
-const WORKLIST_COLUMNS = `id, patient_name, patient_id, study_date, modality, view, description, status, ai_score, ai_score_head, image_count,
+const WORKLIST_COLUMNS = `id, patient_name, patient_id, study_date, modality, view, description, status, ai_score, ai_score_head, ai_score_model, image_count,
   first_image_id, imported_at`;
 
 function toWorklistRow(r: StudyRow): StoredWorklistRow {
@@ -917,6 +922,7 @@ function toWorklistRow(r: StudyRow): StoredWorklistRow {
     status: r.status,
     aiScore: r.ai_score,
     aiScoreHead: r.ai_score_head,
+    aiScoreModel: r.ai_score_model,
     imageCount: r.image_count,
     firstImageId: r.first_image_id,
     importedAt: r.imported_at,

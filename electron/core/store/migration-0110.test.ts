@@ -30,6 +30,7 @@ test('migration 90 -> 110 keeps cases, readings and users, and adds the site tab
   assert.deepEqual([row.patientName, row.aiScore, row.aiScoreHead], ['OLD^CASE', 61.5, null]);
   assert.deepEqual(s.prepare('SELECT embedding, embedding_dim, base_logit, tb_score FROM analyses').get(), { embedding: null, embedding_dim: null, base_logit: null, tb_score: 61.5 });
   assert.equal(s.prepare('SELECT lead FROM users').pluck().get(), 0);
+  assert.equal(s.prepare('SELECT ai_score_model FROM studies').pluck().get(), 'x', 'the model of the case\'s latest reading');
   const tables = s.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
   for (const t of ['reference_results', 'reference_imports', 'site_heads', 'site_calibrations', 'site_scores']) assert.ok(tables.includes(t), t);
   // an old reading: the pack default it recorded is in force

@@ -44,7 +44,10 @@ const COLUMNS: Column[] = [
     // the flag (▲) and the site-head mark are drawn by the style sheet from the row's data attributes, so that the
     // cell's text stays the score itself
     cell: (r) => (r.aiScore === null ? '—' : r.aiScore.toFixed(0)),
-    title: (r) => (r.aiScore === null ? '' : `TB score ${r.aiScore.toFixed(1)}${r.aiScoreHead !== null ? ` (site head ${r.aiScoreHead})` : ' (the model pack\'s own)'}${r.flagged ? ': flagged' : ''}`),
+    title: (r) =>
+      r.aiScore === null
+        ? ''
+        : `TB score ${r.aiScore.toFixed(1)}${r.aiScoreHead !== null ? ` (site head ${r.aiScoreHead})` : ' (the model pack\'s own)'}${r.flagged ? ': flagged' : ''}${r.aiScoreStale ? '; read by another model version, awaiting the reading by the model in use' : ''}`,
   },
   { id: 'images', label: 'Images', width: '84px', className: 'num', cell: (r) => r.imageCount },
   { id: 'importedAt', label: 'Imported', sortKey: 'importedAt', firstDir: 'desc', width: '140px', cell: (r) => formatTimestamp(r.importedAt) },

@@ -12,7 +12,9 @@
 //   the base TB score or on a site head's score, or a return to the pack's default. The latest version for a pack
 //   is the one in force for it. Immutable, so the history is the table.
 // - site_scores: a site head's score of an analysis.
-// - studies.ai_score_head: which site head produced the case's score on the worklist (NULL: the pack's own score).
+// - studies.ai_score_head: which site head produced the case's score on the worklist (NULL: the pack's own score);
+//   studies.ai_score_model: the sha256 of the model whose reading gave it (so that a case not yet read again by a
+//   new pack is not flagged against the new pack's threshold), filled here from each case's latest reading.
 // - users.lead: a radiologist account marked as lead radiologist (calibrates the site, with administrators).
 import type { Database } from 'better-sqlite3';
 
@@ -124,6 +126,11 @@ export function migrate(db: Database): void {
     CREATE INDEX site_scores_head ON site_scores (head_ref, analysis_ref);
 
     ALTER TABLE studies ADD COLUMN ai_score_head INTEGER REFERENCES site_heads(id);
+    ALTER TABLE studies ADD COLUMN ai_score_model TEXT;
+    UPDATE studies SET ai_score_model = (
+      SELECT a.model_sha256 FROM analyses a JOIN images i ON i.id = a.image_ref JOIN series se ON se.id = i.series_ref
+       WHERE se.study_ref = studies.id ORDER BY a.id DESC LIMIT 1)
+     WHERE ai_score IS NOT NULL;
 
     CREATE TRIGGER site_heads_no_update BEFORE UPDATE ON site_heads
       BEGIN SELECT RAISE(ABORT, 'SITE_APPEND_ONLY: a fitted site head is never changed'); END;
