@@ -204,6 +204,8 @@ export const RescoreProgressView = z.object({
   done: z.number().int(),
   total: z.number().int(),
   headId: z.number().int().nullable(),
+  /** why the last run stopped short (the next change or start tries again) */
+  error: z.string().nullable(),
 });
 export type RescoreProgressView = z.infer<typeof RescoreProgressView>;
 

@@ -216,6 +216,22 @@ test('a new pack (another version, another embedding size): the old site thresho
   assert.equal(db.prepare('SELECT count(*) FROM studies WHERE ai_score_head = ?').pluck().get(head.id), 60);
 });
 
+test('a re-scoring run that fails stops, says why, and leaves the next request free to try again', async () => {
+  const { store, pack } = siteStore({ positives: 2, negatives: 2 });
+  let fail = true;
+  const job = new Rescorer(store.db, () => {
+    if (fail) throw new Error('the database is busy');
+    return pack;
+  }, { progress: () => {}, changed: () => {} });
+  job.request();
+  await job.idle();
+  assert.deepEqual([job.progress().state, job.progress().error], ['idle', 'the database is busy']);
+  fail = false;
+  job.request();
+  await job.idle();
+  assert.deepEqual([job.progress().state, job.progress().error], ['idle', null]);
+});
+
 test('drift: a month whose scores moved away from the calibration cases is named', () => {
   const { store, pack } = siteStore({ positives: 30, negatives: 30, scoreSignal: 2, studyDate: '20260115' });
   // February: 40 unconfirmed cases, all scored high

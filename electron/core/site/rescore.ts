@@ -13,6 +13,8 @@ export interface RescoreProgress {
   total: number;
   /** the site head the cases are being scored by; null: the pack's own score */
   headId: number | null;
+  /** why the last run stopped short (the next request tries again), or null */
+  error: string | null;
 }
 
 /**
@@ -64,7 +66,7 @@ export const RESCORE_BATCH = 100;
 export class Rescorer {
   private running: Promise<void> | null = null;
   private again = false;
-  private state: RescoreProgress = { state: 'idle', done: 0, total: 0, headId: null };
+  private state: RescoreProgress = { state: 'idle', done: 0, total: 0, headId: null, error: null };
   private stopped = false;
 
   constructor(
@@ -103,6 +105,17 @@ export class Rescorer {
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.runOnce();
+      if (this.state.error) this.state = { ...this.state, error: null };
+    } catch (e) {
+      // A failed batch rolled back; the cases keep the scores they had and the next request tries again.
+      this.state = { ...this.state, state: 'idle', error: e instanceof Error ? e.message : String(e) };
+      this.events.progress(this.progress());
+    }
+  }
+
+  private async runOnce(): Promise<void> {
     const pack = this.pack();
     if (!pack) return;
     // Cases whose score was produced by another head (or by none, where a head is in force) are brought to the one
@@ -111,7 +124,7 @@ export class Rescorer {
     const headId = thresholdInForce(this.db, pack).headId;
     const ids = casesToRescore(this.db, pack, headId);
     if (!ids.length) return;
-    this.state = { state: 'running', done: 0, total: ids.length, headId };
+    this.state = { state: 'running', done: 0, total: ids.length, headId, error: null };
     this.events.progress(this.progress());
     for (let at = 0; at < ids.length && !this.stopped; at += RESCORE_BATCH) {
       const batch = ids.slice(at, at + RESCORE_BATCH);

@@ -123,6 +123,11 @@ export function SiteCalibration(props: { onClose: () => void }) {
             <progress max={rescore.total} value={rescore.done} />
           </div>
         )}
+        {rescore?.error && (
+          <p className="site-warning" role="alert">
+            The worklist could not be re-scored: {rescore.error}
+          </p>
+        )}
         {error && (
           <p className="signoff-error" role="alert" data-testid="site-error">
             {error}
