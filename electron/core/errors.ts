@@ -56,6 +56,11 @@ export type ErrorCode =
   | 'NETWORK_REFUSED'
   | 'NETWORK_PROTOCOL'
   | 'NETWORK_TIMEOUT'
+  // site calibration and adaptation (reference results, site threshold, site head)
+  | 'RESULTS_IMPORT_INVALID'
+  | 'SITE_TOO_FEW_CASES'
+  | 'SITE_HEAD_NOT_ELIGIBLE'
+  | 'SITE_OTHER_MODEL'
   // transport and contract
   | 'BAD_REQUEST'
   | 'UNKNOWN_CALL'

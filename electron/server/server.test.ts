@@ -64,7 +64,7 @@ test('a call with the token runs through the contract', async () => {
   assert.equal((await reply(await call('accounts:login', { username: 'technician', password: 'wrong-password' }))).error?.code, 'LOGIN_FAILED');
   assert.equal((await reply(await call('accounts:login', { username: 'technician', password: 'test-password-1' }))).ok, true);
   const list = await reply(await call('cases:list', {}));
-  assert.deepEqual(list.value, { total: 0, rows: [] });
+  assert.deepEqual(list.value, { total: 0, rows: [], threshold: null });
 });
 
 test('no token, a wrong token or another origin is refused', async () => {

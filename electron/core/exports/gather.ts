@@ -7,13 +7,32 @@ import { AppError } from '../errors';
 import { chooseInitialWindow } from '../imaging/index';
 import { listAnnotationVersions, loadAnnotations } from '../annotations/index';
 import { listAudit, loadSignature, signoffState, type SignedContent } from '../accounts/index';
-import { loadReport, SECTION_ORDER, SECTION_TITLES } from '../reporting/index';
+import { imageFacts, loadReport, SECTION_ORDER, SECTION_TITLES } from '../reporting/index';
+import { thresholdOrigin, type AiReading } from '../reporting/facts';
 import { rasterizePolygon, type Point } from '../inference/postprocess';
 import type { CaseStore } from '../store/index';
 import { SOP_CLASS, uid } from './dicom';
 import { readSourceAttributes, type SourceDicomAttributes } from './source';
 import type { ExportInput, ExportMask, SegmentAlgorithmType, SignatureInfo } from './types';
-import { triageOf } from '../triage/index';
+import { isFlagged } from '../triage/index';
+
+/**
+ * The score and threshold an export states, and its flag: those in force (the signed ones for a signed case), as the
+ * AI panel, the draft and the answers state them; the reading's own score and recorded pack default where there are
+ * none (a reading that recorded no threshold: nothing is flagged).
+ */
+function scoreInForce(baseTbScore: number, ai: AiReading | null, recordedThreshold: unknown): Pick<NonNullable<ExportInput['analysis']>, 'tbScore' | 'baseTbScore' | 'threshold' | 'thresholdOrigin' | 'siteHead' | 'flagged'> {
+  const tbScore = ai ? ai.tbScore : baseTbScore;
+  const threshold = ai ? ai.threshold : typeof recordedThreshold === 'number' ? recordedThreshold : null;
+  return {
+    tbScore,
+    baseTbScore,
+    threshold,
+    thresholdOrigin: ai ? thresholdOrigin(ai) : threshold !== null ? 'pack default' : null,
+    siteHead: ai?.siteHead ?? null,
+    flagged: isFlagged(tbScore, threshold),
+  };
+}
 
 export interface GatherOptions {
   /** the image to export (default: the case's image with the highest TB score, else its first) */
@@ -92,6 +111,9 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
   const analysis = store.getAnalysis(imageId);
   const result = (analysis?.result ?? {}) as { threshold?: number; probabilities?: { name: string; p: number }[]; lungs?: { right: Point[]; left: Point[] } };
   if (!analysis) notes.push('The image has no AI reading: the exports hold no TB score.');
+  // The score and threshold in force (the signed ones for a signed case): a site head's score and a site threshold
+  // where the station has them, else the pack's own score and default.
+  const ai = analysis ? imageFacts(db, imageId).ai : null;
 
   const ann = loadAnnotations(db, imageId);
   const masks = exportMasks(ann.masks, ann.aiLungs, info.rows, info.columns, ann.version, notes);
@@ -196,8 +218,7 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
       ? {
           analysisId: analysis.analysisId,
           model: analysis.model,
-          tbScore: analysis.tbScore,
-          ...triageOf({ model: analysis.model, packThreshold: typeof result.threshold === 'number' ? result.threshold : null, tbScore: analysis.tbScore }),
+          ...scoreInForce(analysis.tbScore, ai, result.threshold),
           label: analysis.label,
           probabilities: Array.isArray(result.probabilities) ? result.probabilities : [],
           createdAt: analysis.createdAt,

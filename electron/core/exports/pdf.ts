@@ -254,8 +254,8 @@ export async function buildPdf(input: ExportInput): Promise<Uint8Array> {
   if (a) {
     w.fields([
       ['Model', `${a.model.name} ${a.model.version}`],
-      ['TB score', `${round(a.tbScore)} / 100`],
-      ['Threshold', a.threshold === null ? '—' : `${round(a.threshold)} (score ${a.flagged ? 'at or above' : 'below'}: ${a.flagged ? 'flagged for TB' : 'not flagged'})`],
+      ['TB score', `${round(a.tbScore)} / 100${a.siteHead !== null ? ` (site-adapted, site head ${a.siteHead}; the model's own score ${round(a.baseTbScore)})` : ''}`],
+      ['Threshold', a.threshold === null ? '—' : `${round(a.threshold)}, ${a.thresholdOrigin ?? 'pack default'} (score ${a.flagged ? 'at or above' : 'below'}: ${a.flagged ? 'flagged for TB' : 'not flagged'})`],
       ['Classification', a.label],
     ]);
   } else {

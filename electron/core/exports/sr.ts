@@ -150,7 +150,8 @@ export function buildSr(input: ExportInput, uids: { series?: string; instance?: 
 
   const groups: Naturalized[] = [];
   if (a) {
-    const params = a.threshold !== null ? [`operating threshold ${a.threshold} (TB score)`] : [];
+    const params = a.threshold !== null ? [`operating threshold ${a.threshold} (TB score; ${a.thresholdOrigin ?? 'pack default'})`] : [];
+    if (a.siteHead !== null) params.push(`TB score by site head ${a.siteHead} (logistic regression over the model's embedding, fitted at this site); the model's own TB score ${a.baseTbScore}`);
     const evaluations: Naturalized[] = [
       codeItem('CONTAINS', CODES.modelClass, local(a.label.toUpperCase().replace(/[^A-Z0-9]+/g, '_').slice(0, 16) || 'UNKNOWN', text(a.label, 64))),
     ];

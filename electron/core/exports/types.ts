@@ -96,10 +96,16 @@ export interface ExportInput {
   analysis: {
     analysisId: number;
     model: { name: string; version: string; sha256: string; ep: string };
+    /** the TB score in force (a site head's where one is in force; the signed one for a signed case) */
     tbScore: number;
-    /** the operating threshold in force for the model (core/triage) */
+    /** the pack's own TB score (the AI's original reading) */
+    baseTbScore: number;
+    /** the operating threshold in force, and where it comes from ("pack default", "site calibration version N") */
     threshold: number | null;
-    /** the triage flag: the score is at or above that threshold */
+    thresholdOrigin: string | null;
+    /** the site head that produced tbScore; null: the pack's own score */
+    siteHead: number | null;
+    /** the triage flag (core/triage): tbScore is at or above that threshold */
     flagged: boolean;
     label: string;
     probabilities: { name: string; p: number }[];

@@ -48,6 +48,13 @@ export interface AnalysisDetail {
   probs: number[];
   /** whether the image may be scored at all (two plausible lung fields; see ./scope), with the measures */
   scope: ScopeVerdict;
+  /**
+   * The pack's embedding of the image (the lung-pooled features a site head reads; manifest.embedding), or null
+   * when the pack has none. A copy, not a view of ONNX Runtime's buffer.
+   */
+  embedding: Float32Array | null;
+  /** ln(p / (1 − p)) of the TB probability, from the logits (exact where p rounds to 0 or 1) */
+  baseLogit: number;
 }
 
 const ms = (a: number, b: number) => Math.round((b - a) * 100) / 100;
@@ -79,6 +86,8 @@ export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage,
 
   const probs = softmax(out.cls_logits.data);
   const tbScore = 100 * probs[m.tb_class_index];
+  const baseLogit = tbLogit(out.cls_logits.data, m.tb_class_index);
+  const embedding = m.embedding && out[m.embedding.name] ? Float32Array.from(out[m.embedding.name].data) : null;
   const threshold = m.operating_point.tb_score_threshold;
   let label = m.class_names[m.tb_class_index];
   if (tbScore < threshold) {
@@ -134,7 +143,16 @@ export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage,
     model: { name: m.name, version: m.version, ep: analyzer.ep },
     image: { width: decoded.columns, height: decoded.rows },
   };
-  return { result, geometry: g, masks, labels, probs, scope };
+  return { result, geometry: g, masks, labels, probs, scope, embedding, baseLogit };
+}
+
+/** ln(p / (1 − p)) for p = softmax(logits)[k]: logits[k] − log Σ_{j≠k} e^{logits[j]}, computed stably. */
+export function tbLogit(logits: ArrayLike<number>, k: number): number {
+  let mx = -Infinity;
+  for (let j = 0; j < logits.length; j++) if (j !== k) mx = Math.max(mx, logits[j]);
+  let s = 0;
+  for (let j = 0; j < logits.length; j++) if (j !== k) s += Math.exp(logits[j] - mx);
+  return logits[k] - (mx + Math.log(s));
 }
 
 function r2(v: number): number {

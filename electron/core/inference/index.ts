@@ -4,7 +4,7 @@
 // Errors: MODEL_MISSING, MODEL_CORRUPT, MODEL_MISMATCH, INFERENCE_FAILED, OUT_OF_SCOPE (and the imaging codes for
 // files that do not decode).
 export { loadModelPack, createAnalyzer, verifyPackFiles, type PackVerification, type ModelPack, type ModelPackInfo, type Analyzer, type AnalyzerOptions, type LoadOptions, type ExecutionProvider, type EpRequest } from './pack';
-export { analyzeImage, analyzeFile, analyzeDetailed, decodeFile, type AnalysisResult, type AnalysisDetail, type AnalyzeOptions } from './analyze';
+export { analyzeImage, analyzeFile, analyzeDetailed, decodeFile, tbLogit, type AnalysisResult, type AnalysisDetail, type AnalyzeOptions } from './analyze';
 export { toUnitRange, dicomUnitLut, letterboxGeometry, letterbox, normalise, preprocessImage, preprocessUnit, resizeBilinearAA, toSource, toLetterbox, type Letterbox } from './preprocess';
 export { rasterizePolygon, type Box, type LungZone, type EvidenceGrid, type Point, type Probability } from './postprocess';
 export { ManifestSchema, type PackManifest } from './manifest';
