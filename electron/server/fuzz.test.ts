@@ -87,6 +87,9 @@ test('an error a handler did not expect is answered 500 and logged, and the serv
       throw new Error('handler blew up');
     },
     on: () => () => undefined,
+    // each browser gets a session of its own before its call is dispatched
+    openSession: () => ({}),
+    closeSession: () => undefined,
   } as unknown as Workstation;
   const s = await startServer({ workstation: failing, staticDir, log: (l) => lines.push(l) });
   try {
