@@ -21,15 +21,15 @@ function record(i: number): NewImageRecord {
 }
 
 
-/** The model the seeded scores are said to come from, and its operating threshold (the shipped pack's). */
-export const SEED_MODEL = { name: 'bench-model', version: '1' };
-export const SEED_THRESHOLDS = [{ model: SEED_MODEL, threshold: 47.77 }];
+/** The model the seeded scores are said to come from, and the flag rule of a station using it at its default threshold (the shipped pack's). */
+export const SEED_MODEL = { name: 'bench-model', version: '1', sha256: 'be'.repeat(32) };
+export const SEED_FLAG_RULE = { modelSha256: SEED_MODEL.sha256, threshold: 47.77 };
 
 export function seedWorklist(store: CaseStore, n: number): void {
   store.db.transaction(() => {
     for (let i = 0; i < n; i++) store.insertImage(record(i), new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString());
   })();
-  store.db.prepare(`UPDATE studies SET ai_score = (id * 37) % 100, ai_model_name = '${SEED_MODEL.name}', ai_model_version = '${SEED_MODEL.version}' WHERE id % 3 != 0`).run();
+  store.db.prepare(`UPDATE studies SET ai_score = (id * 37) % 100, ai_score_model = '${SEED_MODEL.sha256}', ai_model_name = '${SEED_MODEL.name}', ai_model_version = '${SEED_MODEL.version}' WHERE id % 3 != 0`).run();
   store.db.prepare("UPDATE studies SET status = 'analyzed' WHERE ai_score IS NOT NULL").run();
   store.db.exec('ANALYZE');
 }

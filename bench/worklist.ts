@@ -1,6 +1,6 @@
 // Worklist query over 50,000 cases: sort + filter + page, as the renderer asks for it.
 import { CaseStore } from '../electron/core/store/index';
-import { SEED_THRESHOLDS, seedWorklist } from './seed-worklist';
+import { SEED_FLAG_RULE, seedWorklist } from './seed-worklist';
 import type { WorklistSortKey } from '../electron/contract/index';
 import { tempDbPath } from '../electron/testing/index';
 import { median, percentile, report, time } from './stats';
@@ -25,7 +25,7 @@ export async function benchWorklist(): Promise<void> {
   ];
   const rows: [string, number, number][] = [];
   for (const c of cases) {
-    const run = () => store.findCasesForWorklist({ sort: { key: c.key, dir: c.dir }, filter: { text: c.text, status: c.status, flagged: c.flagged }, offset: c.offset ?? 0, limit: 200 }, SEED_THRESHOLDS);
+    const run = () => store.findCasesForWorklist({ sort: { key: c.key, dir: c.dir }, filter: { text: c.text, status: c.status, flagged: c.flagged }, offset: c.offset ?? 0, limit: 200 }, SEED_FLAG_RULE);
     const samples = await time(run, 30, 3);
     rows.push([c.label, median(samples), percentile(samples, 95)]);
   }

@@ -1,6 +1,7 @@
 // The model reads imported images in the background: progress shows in the header, the TB score lands on the
 // worklist (which sorts by it for triage), and the viewer shows the reading.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test, expect, datasetsDir, repoRoot } from './fixtures';
 
@@ -32,4 +33,21 @@ test('imported images are analysed in the background and the worklist sorts by T
   const shown = Number(await page.getByTestId('ai-tb-score').innerText());
   expect(shown).toBeCloseTo(s[0], 0);
   await expect(page.getByTestId('ai-panel')).toContainText('cxr-tb-v1');
+});
+
+test('a blank image gets no TB score: the worklist and the AI panel say it is out of scope', async ({ page, app, worklist }) => {
+  test.skip(!fs.existsSync(pack), 'no model pack in models/packs/cxr-tb-v1');
+  const { blankPng } = await import('../electron/testing/bombs');
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cxr-e2e-blank-')), 'blank.png');
+  fs.writeFileSync(file, blankPng(1024, 1024, 128));
+  await page.goto(app.url);
+  await worklist.importFiles([file]);
+  await expect(page.getByTestId('analysis-status')).toHaveAttribute('data-state', 'idle', { timeout: 60_000 });
+  await expect(worklist.rows().first().getByTestId('ai-out-of-scope')).toHaveText('out of scope', { timeout: 30_000 });
+  await expect(worklist.rows().first()).not.toContainText('Analyzed');
+  await worklist.open(0);
+  await expect(page.getByTestId('ai-panel')).toHaveAttribute('data-state', 'out-of-scope');
+  await expect(page.getByTestId('ai-panel')).toContainText('Out of scope: no TB score.');
+  await expect(page.getByTestId('ai-panel')).toContainText('the image is blank');
+  await expect(page.getByTestId('ai-tb-score')).toHaveCount(0);
 });

@@ -2,6 +2,7 @@
 // creates the accounts; a radiologist signs in, corrects a finding and signs; the findings and report lock; a
 // technician cannot sign; an amendment with a reason is signed again and the first signed version stays viewable.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
 import { test, expect, datasetsDir, repoRoot, startApp, stopApp, apiCall, apiReply, signInAs, E2E_PASSWORD, E2E_USERS, Worklist } from './fixtures';
@@ -197,4 +198,38 @@ test('a radiologist signs; findings and report lock; a technician cannot sign; a
   expect(history.entries.map((e) => e.action)).toEqual(['case.sign_amendment', 'case.amend', 'case.sign']);
   const verdict = await apiCall<{ ok: boolean; entries: number }>(app, 'accounts:verifyAudit', {});
   expect(verdict.ok).toBe(true);
+});
+
+test('an image that arrives after sign-off opens a follow-up case, flagged on the worklist and linked both ways', async ({ page, app }) => {
+  const { makeDicom, testImage } = await import('../electron/core/imaging/testFixtures');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cxr-e2e-late-'));
+  const study = { StudyInstanceUID: '2.25.777001', SeriesInstanceUID: '2.25.777001.1', PatientID: 'LATE1', PatientName: 'LATE^ARRIVAL' };
+  const first = path.join(dir, 'first.dcm');
+  const late = path.join(dir, 'late.dcm');
+  fs.writeFileSync(first, makeDicom({ rows: 128, columns: 128, bitsStored: 12, pixels: testImage(128, 128, 12, 1), attrs: { ...study, SOPInstanceUID: '2.25.777001.1.1' } }));
+  fs.writeFileSync(late, makeDicom({ rows: 128, columns: 128, bitsStored: 12, pixels: testImage(128, 128, 12, 2), attrs: { ...study, SOPInstanceUID: '2.25.777001.1.2' } }));
+  const worklist = new Worklist(page);
+  await page.goto(app.url);
+  await worklist.importFiles([first]);
+  const { rows } = await apiCall<{ rows: { caseId: number }[] }>(app, 'cases:list', {});
+  const signedId = rows[0].caseId;
+  await apiCall(app, 'accounts:sign', { caseId: signedId });
+  await page.getByTestId('import-results-close').click();
+
+  await worklist.importFiles([late]);
+  await expect(worklist.resultRows().last()).toContainText(`Case ${signedId} of this study is signed: opened as its follow-up`);
+  await expect(worklist.rows()).toHaveCount(2);
+  const badge = page.getByTestId('follow-up-badge');
+  await expect(badge).toHaveCount(1);
+  await expect(badge).toHaveText(`follow-up of ${signedId}`);
+  const signedCase = await apiCall<{ images: unknown[]; followUpCaseIds: number[] }>(app, 'cases:get', { caseId: signedId });
+  expect(signedCase.images).toHaveLength(1);
+  expect(signedCase.followUpCaseIds).toHaveLength(1);
+
+  await worklist.rows().filter({ has: badge }).dblclick();
+  await expect(page.getByTestId('follow-up-banner')).toContainText(`Follow-up of signed case ${signedId}`);
+  await expect(page.getByTestId('signoff-status')).toHaveText('Not signed');
+  await page.getByTestId('follow-up-banner').getByTestId('case-link').click();
+  await expect(page.getByTestId('follow-ups-banner')).toContainText(`case ${signedCase.followUpCaseIds[0]}`);
+  await expect(page.getByTestId('signoff-status')).toContainText('Signed by');
 });

@@ -22,6 +22,15 @@ test('cxr users: the first account must be an administrator; create, list, disab
   const list = cxr(['users', 'list', '--db', db, '--json']).lines.map((l) => JSON.parse(l));
   assert.deepEqual(list.map((u) => [u.username, u.role, u.disabled]), [['ada', 'radiologist', true], ['root', 'administrator', false]]);
   assert.equal(cxr(['users', 'create', 'x', '--db', db]).code, 2);
+  // lead radiologists: set at creation or later, radiologists only
+  assert.equal(cxr(['users', 'create', 'lee', '--role', 'radiologist', '--name', 'Dr Lee', '--lead', '--db', db], 'lee-password-1\n').code, 0);
+  assert.equal(cxr(['users', 'lead', 'ada', '--db', db]).code, 0);
+  assert.equal(cxr(['users', 'lead', 'lee', '--off', '--db', db]).code, 0);
+  const lead = cxr(['users', 'lead', 'root', '--db', db]);
+  assert.equal(lead.code, 1);
+  assert.match(lead.stderr, /Only a radiologist account can be a lead radiologist/);
+  const leads = cxr(['users', 'list', '--db', db, '--json']).lines.map((l) => JSON.parse(l));
+  assert.deepEqual(leads.map((u) => [u.username, u.lead]), [['ada', true], ['lee', false], ['root', false]]);
 });
 
 test('cxr audit verify: intact chain exits 0; a tampered entry is named and exits 1', () => {

@@ -12,8 +12,9 @@ import type { Out } from './out';
 
 const USERS_USAGE = `Usage: cxr users <list|create|disable|enable|reset-password> [options]
   cxr users list [--json]
-  cxr users create USERNAME --role ${ROLES.join('|')} --name "FULL NAME"   (password read from standard input)
+  cxr users create USERNAME --role ${ROLES.join('|')} --name "FULL NAME" [--lead]   (password read from standard input)
   cxr users disable USERNAME | enable USERNAME
+  cxr users lead USERNAME [--off]                                         mark a radiologist lead radiologist (calibrates the site)
   cxr users reset-password USERNAME                                       (new password from standard input)
 Options: --db FILE (default: the app's own database)`;
 
@@ -63,7 +64,7 @@ async function readPassword(out: Out): Promise<string> {
 export async function runUsers(argv: string[], out: Out): Promise<number> {
   let p;
   try {
-    p = parseArgs({ args: argv, allowPositionals: true, options: { db: { type: 'string' }, json: { type: 'boolean', default: false }, role: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', default: false } } });
+    p = parseArgs({ args: argv, allowPositionals: true, options: { db: { type: 'string' }, json: { type: 'boolean', default: false }, role: { type: 'string' }, name: { type: 'string' }, lead: { type: 'boolean', default: false }, off: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
   } catch (e) {
     out.err(`cxr users: ${(e as Error).message}\n${USERS_USAGE}`);
     return 2;
@@ -90,7 +91,7 @@ export async function runUsers(argv: string[], out: Out): Promise<number> {
     switch (sub) {
       case 'list': {
         for (const u of listUsers(db)) {
-          out.log(o.json ? JSON.stringify(u) : [u.username.padEnd(20), u.role.padEnd(14), u.disabled ? 'disabled' : 'active  ', u.displayName].join(' '));
+          out.log(o.json ? JSON.stringify(u) : [u.username.padEnd(20), `${u.role}${u.lead ? ' (lead)' : ''}`.padEnd(21), u.disabled ? 'disabled' : 'active  ', u.displayName].join(' '));
         }
         return 0;
       }
@@ -105,7 +106,7 @@ export async function runUsers(argv: string[], out: Out): Promise<number> {
           return 1;
         }
         const password = await readPassword(out);
-        const u = await createUser(db, { username, displayName: o.name, role: o.role as Role, password }, cliActor(), { firstAdministrator: first });
+        const u = await createUser(db, { username, displayName: o.name, role: o.role as Role, password, lead: o.lead === true }, cliActor(), { firstAdministrator: first });
         out.log(o.json ? JSON.stringify(u) : `created ${u.username} (${u.role})`);
         return 0;
       }
@@ -113,6 +114,11 @@ export async function runUsers(argv: string[], out: Out): Promise<number> {
       case 'enable': {
         const u = await updateUser(db, find().id, { disabled: sub === 'disable' }, cliActor());
         out.log(o.json ? JSON.stringify(u) : `${u.username} is ${u.disabled ? 'disabled' : 'active'}`);
+        return 0;
+      }
+      case 'lead': {
+        const u = await updateUser(db, find().id, { lead: o.off !== true }, cliActor());
+        out.log(o.json ? JSON.stringify(u) : `${u.username} is ${u.lead ? 'now' : 'no longer'} a lead radiologist`);
         return 0;
       }
       case 'reset-password': {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { toErrorInfo } from '../core/errors';
 import { analyzeFile, createAnalyzer, loadModelPack, type Analyzer, type EpRequest } from '../core/inference/index';
 import { evaluateManifest } from '../core/evaluation/index';
-import { triageOf } from '../core/triage/index';
+import { isFlagged } from '../core/triage/index';
 
 type Out = { log(line: string): void; err(line: string): void };
 
@@ -79,7 +79,8 @@ export async function runAnalyze(args: string[], out: Out): Promise<number> {
           lungs: r.lungs, zones: r.zones, image: r.image, timingsMs: r.timingsMs, model: r.model,
         };
         if (p.values.json) out.log(JSON.stringify(line));
-        else out.log(`${file}: TB score ${r.tbScore.toFixed(1)} (threshold ${r.threshold}) ${r.label}; ${r.boxes.length} boxes${r.candidates.length && triageOf({ model: r.model, packThreshold: r.threshold, tbScore: r.tbScore }).flagged ? ` (flagged without a box: ${r.candidates.length} low-confidence regions)` : ''}; ${r.timingsMs.total} ms on ${r.model.ep}`);
+        // a file read outside any station's store has no site calibration: the pack's default threshold applies
+        else out.log(`${file}: TB score ${r.tbScore.toFixed(1)} (threshold ${r.threshold}) ${r.label}; ${r.boxes.length} boxes${r.candidates.length && isFlagged(r.tbScore, r.threshold) ? ` (flagged without a box: ${r.candidates.length} low-confidence regions)` : ''}; ${r.timingsMs.total} ms on ${r.model.ep}`);
       } catch (e) {
         failed++;
         const error = toErrorInfo(e);

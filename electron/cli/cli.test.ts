@@ -50,3 +50,20 @@ test('cxr with no command prints usage and exits 2; unknown commands too', () =>
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown command/);
 });
+
+test('cxr import of a folder of links says what it imported and what it skipped, and why', () => {
+  const dir = tempDir();
+  const samples = path.join(datasetsDir, 'dicom_samples');
+  const links = path.join(dir, 'links');
+  fs.mkdirSync(links);
+  const sample = path.join(samples, 'nema_cr_mono1_10_chest_no_part10_header.dcm');
+  if (!fs.existsSync(sample)) return;
+  fs.symlinkSync(sample, path.join(links, 'a.dcm'));
+  fs.symlinkSync(sample, path.join(links, 'b.dcm'));
+  fs.symlinkSync(links, path.join(links, 'loop'));
+  const r = cxr(['import', links, '--db', path.join(dir, 'cases.sqlite')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /1 imported, 0 duplicate, 0 failed, 2 skipped/);
+  assert.ok(r.lines.some((l) => /^skipped +.*b\.dcm: SAME_FILE: /.test(l)), r.lines.join('\n'));
+  assert.ok(r.lines.some((l) => /^skipped +.*loop: LINK_LOOP: /.test(l)), r.lines.join('\n'));
+});

@@ -113,17 +113,22 @@ async function runImport(ws: Workstation, inputs: string[], json: boolean, out: 
   let failed = 0;
   let imported = 0;
   let duplicates = 0;
+  let skipped = 0;
   for await (const r of importPaths(ws.store, inputs)) {
-    if (r.ok) {
+    if (!r.ok && 'skipped' in r) {
+      skipped++;
+      out.log(json ? JSON.stringify({ file: r.file, status: 'skipped', reason: r.error }) : `skipped   ${r.file}: ${r.error.code}: ${r.error.message}`);
+    } else if (r.ok) {
       if (r.outcome.status === 'imported') imported++;
       else duplicates++;
-      out.log(json ? JSON.stringify({ file: r.file, ...r.outcome }) : `${r.outcome.status.padEnd(9)} ${r.file} -> case ${r.outcome.caseId}, image ${r.outcome.imageId}${r.outcome.status === 'duplicate' ? ` (${r.outcome.reason})` : ''}`);
+      const note = r.outcome.status === 'duplicate' ? ` (${r.outcome.reason})` : r.outcome.followsCaseId ? ` (a follow-up: case ${r.outcome.followsCaseId} of this study is signed)` : '';
+      out.log(json ? JSON.stringify({ file: r.file, ...r.outcome }) : `${r.outcome.status.padEnd(9)} ${r.file} -> case ${r.outcome.caseId}, image ${r.outcome.imageId}${note}`);
     } else {
       failed++;
       out.log(json ? JSON.stringify({ file: r.file, status: 'error', error: r.error }) : `failed    ${r.file}: ${r.error.code}: ${r.error.message}`);
     }
   }
-  if (!json) out.err(`${imported} imported, ${duplicates} duplicate, ${failed} failed`);
+  if (!json) out.err(`${imported} imported, ${duplicates} duplicate, ${failed} failed, ${skipped} skipped`);
   return failed > 0 ? 1 : 0;
 }
 

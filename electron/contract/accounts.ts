@@ -22,6 +22,8 @@ export const UserView = z.object({
   username: z.string(),
   displayName: z.string(),
   role: Role,
+  /** a radiologist marked lead radiologist: calibrates the site, with the administrators */
+  lead: z.boolean(),
   createdAt: z.string(),
   disabled: z.boolean(),
   lockedUntil: z.string().nullable(),
@@ -32,7 +34,7 @@ export type UserView = z.infer<typeof UserView>;
 export const SessionView = z.object({
   /** no account exists yet: the station asks for the first administrator */
   setupRequired: z.boolean(),
-  user: z.object({ id: z.number().int(), username: z.string(), displayName: z.string(), role: Role }).nullable(),
+  user: z.object({ id: z.number().int(), username: z.string(), displayName: z.string(), role: Role, lead: z.boolean() }).nullable(),
   /** the session is idle-locked: the same user gives the password again (or another user signs in) */
   locked: z.boolean(),
   /** minutes without activity before the station locks; 0: never */
@@ -102,6 +104,11 @@ export const SignedRecordView = z.object({
           findings: z.array(SignedFinding),
           masks: z.array(z.object({ id: z.string(), label: z.string(), source: z.string(), width: z.number().int(), height: z.number().int(), sha256: z.string() })),
         }),
+        /** the AI score and threshold in force when signed (absent in signatures made before the station kept them) */
+        ai: z
+          .object({ tbScore: z.number(), threshold: z.number(), modelName: z.string(), modelVersion: z.string(), thresholdSource: z.enum(['pack', 'site']).optional(), thresholdVersion: z.number().int().nullable().optional(), siteHead: z.number().int().nullable().optional() })
+          .nullable()
+          .optional(),
       }),
     ),
     report: z.unknown().nullable(),
@@ -154,9 +161,9 @@ export const accountCalls = {
   'accounts:changePassword': { request: z.object({ currentPassword: Password, newPassword: Password }), response: z.object({ changed: z.literal(true) }) },
   /** administrators */
   'accounts:listUsers': { request: empty, response: z.object({ users: z.array(UserView) }) },
-  'accounts:createUser': { request: z.object({ username: Username, displayName: z.string().trim().min(1).max(200), role: Role, password: Password }), response: UserView },
+  'accounts:createUser': { request: z.object({ username: Username, displayName: z.string().trim().min(1).max(200), role: Role, password: Password, lead: z.boolean().optional() }), response: UserView },
   'accounts:updateUser': {
-    request: z.object({ userId: z.number().int().positive(), displayName: z.string().trim().min(1).max(200).optional(), role: Role.optional(), disabled: z.boolean().optional(), password: Password.optional() }),
+    request: z.object({ userId: z.number().int().positive(), displayName: z.string().trim().min(1).max(200).optional(), role: Role.optional(), lead: z.boolean().optional(), disabled: z.boolean().optional(), password: Password.optional() }),
     response: UserView,
   },
   'accounts:getSettings': { request: empty, response: AccountSettings },
@@ -166,7 +173,7 @@ export const accountCalls = {
   'accounts:sign': { request: caseRef, response: SignoffView },
   'accounts:amend': { request: z.object({ caseId: z.number().int().positive(), reason: z.string().max(2000) }), response: SignoffView },
   'accounts:signature': { request: z.object({ signatureId: z.number().int().positive() }), response: SignedRecordView },
-  /** the audit log: a case's entries for anyone signed in; the whole log and its check for administrators */
+  /** the audit log: a case's or an image's entries for anyone signed in, one's own account's entries; everything else for administrators */
   'accounts:audit': {
     request: z.object({ targetType: z.string().max(40).optional(), targetId: z.string().max(100).optional(), limit: z.number().int().min(1).max(1000).default(200), beforeId: z.number().int().optional() }),
     response: z.object({ entries: z.array(AuditEntryView) }),

@@ -11,6 +11,7 @@ import { accountCalls, accountEvents } from './accounts';
 import { exportCalls, exportEvents } from './exports';
 import { systemCalls, systemEvents } from './system';
 import { networkCalls, networkEvents } from './network';
+import { siteCalls, siteEvents } from './site';
 
 export * from './schemas';
 export * from './annotations';
@@ -20,6 +21,7 @@ export * from './exports';
 export * from './system';
 export * from './network';
 export * from './presentation';
+export * from './site';
 
 export const contract = {
   ...coreCalls,
@@ -29,6 +31,7 @@ export const contract = {
   ...exportCalls,
   ...systemCalls,
   ...networkCalls,
+  ...siteCalls,
 } as const;
 
 /** Every domain's call and event names, to check that none is claimed twice. */
@@ -40,6 +43,7 @@ export const domains = {
   exports: { calls: Object.keys(exportCalls), events: Object.keys(exportEvents) },
   system: { calls: Object.keys(systemCalls), events: Object.keys(systemEvents) },
   network: { calls: Object.keys(networkCalls), events: Object.keys(networkEvents) },
+  site: { calls: Object.keys(siteCalls), events: Object.keys(siteEvents) },
 };
 
 
@@ -58,6 +62,7 @@ export const events = {
   ...exportEvents,
   ...systemEvents,
   ...networkEvents,
+  ...siteEvents,
 } as const;
 export type Events = typeof events;
 export type EventName = keyof Events;

@@ -10,6 +10,8 @@ const EXPORT_CALLS = ['exports:build'];
 const SYSTEM_CALLS: string[] = ['system:status', 'system:dataProtection', 'system:setRecoveryPassphrase', 'system:listBackups', 'system:backup', 'system:restore'];
 const NETWORK_CALLS: string[] = ['network:getSettings', 'network:setSettings', 'network:listRemotes', 'network:saveRemote', 'network:removeRemote', 'network:echo', 'network:query', 'network:retrieve', 'network:sendResults', 'network:queue', 'network:retry', 'network:received', 'network:studyResults'];
 
+const SITE_CALLS: string[] = ['site:status', 'site:results', 'site:addResult', 'site:withdrawResult', 'site:previewImport', 'site:importResults', 'site:calibration', 'site:history', 'site:setThreshold', 'site:rollback', 'site:heads', 'site:fitHead', 'site:activateHead', 'site:drift'];
+
 const CORE_EVENTS = ['cases:onChanged', 'analysis:onProgress'];
 const ANNOTATION_EVENTS = ['annotations:onSaved'];
 const REPORTING_EVENTS = ['report:onChanged'];
@@ -17,9 +19,10 @@ const ACCOUNT_EVENTS: string[] = ['accounts:onSession'];
 const EXPORT_EVENTS: string[] = [];
 const SYSTEM_EVENTS: string[] = ['system:onRestartRequired'];
 const NETWORK_EVENTS: string[] = ['network:onReceiver', 'network:onReceived', 'network:onQueue'];
+const SITE_EVENTS: string[] = ['site:onChanged', 'site:onRescore'];
 
-export const CALL_NAMES: readonly string[] = [...CORE_CALLS, ...ANNOTATION_CALLS, ...REPORTING_CALLS, ...ACCOUNT_CALLS, ...EXPORT_CALLS, ...SYSTEM_CALLS, ...NETWORK_CALLS];
-export const EVENT_NAMES: readonly string[] = [...CORE_EVENTS, ...ANNOTATION_EVENTS, ...REPORTING_EVENTS, ...ACCOUNT_EVENTS, ...EXPORT_EVENTS, ...SYSTEM_EVENTS, ...NETWORK_EVENTS];
+export const CALL_NAMES: readonly string[] = [...CORE_CALLS, ...ANNOTATION_CALLS, ...REPORTING_CALLS, ...ACCOUNT_CALLS, ...EXPORT_CALLS, ...SYSTEM_CALLS, ...NETWORK_CALLS, ...SITE_CALLS];
+export const EVENT_NAMES: readonly string[] = [...CORE_EVENTS, ...ANNOTATION_EVENTS, ...REPORTING_EVENTS, ...ACCOUNT_EVENTS, ...EXPORT_EVENTS, ...SYSTEM_EVENTS, ...NETWORK_EVENTS, ...SITE_EVENTS];
 
 const calls: ReadonlySet<string> = new Set(CALL_NAMES);
 const eventSet: ReadonlySet<string> = new Set(EVENT_NAMES);

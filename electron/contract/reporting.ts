@@ -31,7 +31,16 @@ export const ReportImageFacts = z.object({
   modality: z.string().nullable(),
   view: z.string().nullable(),
   sourceFormat: z.string(),
-  ai: z.object({ tbScore: z.number(), threshold: z.number(), modelName: z.string(), modelVersion: z.string() }).nullable(),
+  /** the score and threshold in force (a site head's score and a site threshold where the station has them) */
+  ai: z.object({
+    tbScore: z.number(),
+    threshold: z.number(),
+    modelName: z.string(),
+    modelVersion: z.string(),
+    thresholdSource: z.enum(['pack', 'site']).optional(),
+    thresholdVersion: z.number().int().nullable().optional(),
+    siteHead: z.number().int().nullable().optional(),
+  }).nullable(),
   findings: z.array(ReportFinding),
   rejected: z.number().int(),
   annotationVersion: z.number().int(),
@@ -84,6 +93,8 @@ export const VqaEvidence = z.object({
   zones: z.array(z.object({ side: Side, zone: Zone })),
   tbScore: z.number().nullable(),
   threshold: z.number().nullable(),
+  /** "pack default" or "site calibration version N" */
+  thresholdOrigin: z.string().nullable(),
   model: z.string().nullable(),
 });
 

@@ -26,7 +26,7 @@ export const WorklistQuery = z.object({
       text: z.string().max(200).optional(),
       status: CaseStatus.optional(),
       modality: z.string().max(16).optional(),
-      /** only the cases whose AI score is at or above the operating threshold in force (the triage flag) */
+      /** only the flagged cases: read by the model pack in use, AI score at or above the operating threshold in force */
       flagged: z.boolean().optional(),
     })
     .default({}),
@@ -44,12 +44,24 @@ export const WorklistRow = z.object({
   view: z.string().nullable(),
   description: z.string().nullable(),
   status: CaseStatus,
+  /** the case's TB score in force (the highest of its images): the pack's own, or a site head's (aiScoreHead) */
   aiScore: z.number().nullable(),
-  /** the triage flag: the AI score is at or above the operating threshold in force; null while there is no score */
-  flagged: z.boolean().nullable(),
+  /** the site head that produced aiScore; null: the model pack's own TB score */
+  aiScoreHead: z.number().int().nullable(),
+  /**
+   * the triage flag: aiScore, read by the model pack in use, is at or above the operating threshold in force (see
+   * cases:list's threshold); false for a case without a score
+   */
+  flagged: z.boolean(),
+  /** aiScore comes from another model than the one in use (the case awaits its reading by the new pack): not flagged */
+  aiScoreStale: z.boolean(),
   imageCount: z.number().int(),
   firstImageId: z.number().int().nullable(),
   importedAt: z.string(),
+  /** the signed case this one follows: an image of its study arrived after it was signed */
+  followsCaseId: z.number().int().nullable(),
+  /** no AI score because the model found no two plausible lung fields in the case's images (not a chest X-ray?) */
+  aiOutOfScope: z.boolean(),
 });
 export type WorklistRow = z.infer<typeof WorklistRow>;
 
@@ -96,11 +108,22 @@ export const CaseDetail = z.object({
   description: z.string().nullable(),
   status: CaseStatus,
   images: z.array(ImageInfo),
+  /** the signed case this one follows (an image of its study arrived after it was signed), or null */
+  followsCaseId: z.number().int().nullable(),
+  /** cases opened for images of this study that arrived after this case was signed */
+  followUpCaseIds: z.array(z.number().int()),
 });
 export type CaseDetail = z.infer<typeof CaseDetail>;
 
 export const ImportOutcome = z.discriminatedUnion('status', [
-  z.object({ status: z.literal('imported'), caseId: z.number().int(), imageId: z.number().int(), sopInstanceUid: z.string() }),
+  z.object({
+    status: z.literal('imported'),
+    caseId: z.number().int(),
+    imageId: z.number().int(),
+    sopInstanceUid: z.string(),
+    /** set when the image went to a follow-up case because its study's case is signed: the signed case */
+    followsCaseId: z.number().int().nullable().optional(),
+  }),
   z.object({
     status: z.literal('duplicate'),
     caseId: z.number().int(),
@@ -112,14 +135,39 @@ export type ImportOutcome = z.infer<typeof ImportOutcome>;
 
 export const Point = z.tuple([z.number(), z.number()]);
 
+/** The operating threshold in force, as the worklist and the AI panel show it (see the site domain for the whole). */
+export const OperatingThreshold = z.object({
+  value: z.number(),
+  /** pack: the model pack's default; site: a site calibration version */
+  source: z.enum(['pack', 'site']),
+  version: z.number().int().nullable(),
+  /** the site head whose scores it applies to; null: the pack's own TB score */
+  headId: z.number().int().nullable(),
+  /** "pack default" or "site calibration version N" */
+  label: z.string(),
+});
+export type OperatingThreshold = z.infer<typeof OperatingThreshold>;
+
 /** The model's reading of one image, in original pixel coordinates, as stored (never overwritten). */
 export const AnalysisView = z.object({
   imageId: z.number().int(),
+  /** the pack's own TB score (the AI's original) */
   tbScore: z.number().min(0).max(100),
-  /** the operating threshold in force at this station for the model that read the image (null: not known) */
+  /** the pack's default operating threshold, as recorded with the reading (null: the reading did not record one) */
   threshold: z.number().nullable(),
-  /** the triage flag: tbScore is at or above `threshold` */
-  flagged: z.boolean(),
+  /**
+   * what the station uses now, and what the worklist, the draft, the answers and the exports say too: the score in
+   * force (a site head's, where one is in force) against the threshold in force, and the triage flag; null when the
+   * reading recorded no threshold (nothing is flagged then)
+   */
+  inForce: z.object({
+    score: z.number().min(0).max(100),
+    headId: z.number().int().nullable(),
+    threshold: OperatingThreshold,
+    flagged: z.boolean(),
+    /** why a site head in force could not score this reading */
+    note: z.string().nullable(),
+  }).nullable(),
   label: z.string(),
   probabilities: z.array(z.object({ name: z.string(), p: z.number() })),
   boxes: z.array(z.object({ x: z.number(), y: z.number(), w: z.number(), h: z.number(), label: z.string(), score: z.number() })),
@@ -176,7 +224,8 @@ export const coreCalls = {
   },
   'cases:list': {
     request: WorklistQuery,
-    response: z.object({ total: z.number().int(), rows: z.array(WorklistRow) }),
+    /** threshold: the operating threshold in force that `flagged` compares aiScore with (null without a model pack) */
+    response: z.object({ total: z.number().int(), rows: z.array(WorklistRow), threshold: OperatingThreshold.nullable() }),
   },
   'cases:get': {
     request: z.object({ caseId: z.number().int() }),

@@ -29,11 +29,19 @@ export function encodeWire(value: unknown): Uint8Array {
 
 export class WireFormatError extends Error {}
 
-export function decodeWire(data: Uint8Array): unknown {
+export interface DecodeOptions {
+  /** largest JSON part accepted (a receiving server bounds what parsing a request may cost) */
+  maxJsonBytes?: number;
+  /** blobs as views of `data` instead of copies (the receiver keeps `data` alive as long as it needs them) */
+  views?: boolean;
+}
+
+export function decodeWire(data: Uint8Array, opts: DecodeOptions = {}): unknown {
   if (data.byteLength < 8 || MAGIC.some((m, i) => data[i] !== m)) throw new WireFormatError('not a CXR1 message');
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const headLen = view.getUint32(4, true);
   if (8 + headLen > data.byteLength) throw new WireFormatError('truncated message header');
+  if (opts.maxJsonBytes !== undefined && headLen > opts.maxJsonBytes) throw new WireFormatError(`the JSON part is ${headLen} bytes, over the ${opts.maxJsonBytes} byte limit`);
   const json = new TextDecoder().decode(data.subarray(8, 8 + headLen));
   const parsed = JSON.parse(json) as unknown;
   // Blobs follow in index order, so their offsets are the running sum of the lengths seen so far.
@@ -47,7 +55,7 @@ export function decodeWire(data: Uint8Array): unknown {
     at += lengths[i];
   }
   if (at !== data.byteLength) throw new WireFormatError('message length does not match its blobs');
-  return revive(parsed, data, offsets, lengths);
+  return revive(parsed, data, offsets, lengths, opts.views === true);
 }
 
 function isBinRef(v: unknown): v is { $bin: number; $len: number } {
@@ -62,12 +70,12 @@ function collectLengths(v: unknown, lengths: number[]): void {
   else if (typeof v === 'object' && v !== null) Object.values(v).forEach((x) => collectLengths(x, lengths));
 }
 
-function revive(v: unknown, data: Uint8Array, offsets: number[], lengths: number[]): unknown {
-  if (isBinRef(v)) return data.slice(offsets[v.$bin], offsets[v.$bin] + lengths[v.$bin]);
-  if (Array.isArray(v)) return v.map((x) => revive(x, data, offsets, lengths));
+function revive(v: unknown, data: Uint8Array, offsets: number[], lengths: number[], views: boolean): unknown {
+  if (isBinRef(v)) return views ? data.subarray(offsets[v.$bin], offsets[v.$bin] + lengths[v.$bin]) : data.slice(offsets[v.$bin], offsets[v.$bin] + lengths[v.$bin]);
+  if (Array.isArray(v)) return v.map((x) => revive(x, data, offsets, lengths, views));
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = revive(x, data, offsets, lengths);
+    for (const [k, x] of Object.entries(v)) out[k] = revive(x, data, offsets, lengths, views);
     return out;
   }
   return v;

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX'
   | 'DICOM_UNSUPPORTED_IMAGE'
   | 'DICOM_DECODE_FAILED'
+  /** decoding passed the per-file time or memory limit and was stopped */
+  | 'DECODE_LIMIT'
   | 'OUT_OF_SCOPE'
   // store
   | 'DB_NEWER_THAN_APP'
@@ -54,6 +56,11 @@ export type ErrorCode =
   | 'NETWORK_REFUSED'
   | 'NETWORK_PROTOCOL'
   | 'NETWORK_TIMEOUT'
+  // site calibration and adaptation (reference results, site threshold, site head)
+  | 'RESULTS_IMPORT_INVALID'
+  | 'SITE_TOO_FEW_CASES'
+  | 'SITE_HEAD_NOT_ELIGIBLE'
+  | 'SITE_OTHER_MODEL'
   // transport and contract
   | 'BAD_REQUEST'
   | 'UNKNOWN_CALL'

@@ -228,6 +228,8 @@ test('IPC: every input is validated against the contract before a handler runs',
 test('the main process wires every guard (and opens no other IPC channel)', () => {
   const src = fs.readFileSync(path.join(repoRoot, 'electron', 'main', 'index.ts'), 'utf8');
   assert.match(src, /app\.enableSandbox\(\)/);
+  assert.match(src, /if \(!app\.requestSingleInstanceLock\(\)\) app\.exit\(0\)/, 'one instance: a second start exits');
+  assert.match(src, /app\.on\('second-instance', /, 'and the running one focuses its window');
   assert.match(src, /new BrowserWindow\(mainWindowOptions\(/, 'the window gets mainWindowOptions');
   assert.match(src, /guardWebContents\(win\.webContents, rendererIndexUrl\)/);
   assert.match(src, /app\.on\('web-contents-created', \(_e, contents\) => guardWebContents\(contents, rendererIndexUrl\)\)/);

@@ -64,7 +64,7 @@ test('a call with the token runs through the contract', async () => {
   assert.equal((await reply(await call('accounts:login', { username: 'technician', password: 'wrong-password' }))).error?.code, 'LOGIN_FAILED');
   assert.equal((await reply(await call('accounts:login', { username: 'technician', password: 'test-password-1' }))).ok, true);
   const list = await reply(await call('cases:list', {}));
-  assert.deepEqual(list.value, { total: 0, rows: [] });
+  assert.deepEqual(list.value, { total: 0, rows: [], threshold: null });
 });
 
 test('no token, a wrong token or another origin is refused', async () => {
@@ -247,4 +247,76 @@ test('the server is not reachable on the machine’s other addresses', async () 
     });
   });
   assert.equal(reached, false, `port ${server.port} answered on ${host}`);
+});
+
+/** A POST whose body is declared (or chunked) but only partly sent; resolves with the status once one comes back. */
+function partialUpload(port: number, token: string, headers: Record<string, string>, first: Buffer): { status: Promise<number>; abort: () => void; send: (b: Buffer) => void } {
+  let req!: import('node:http').ClientRequest;
+  const status = import('node:http').then(
+    (http) =>
+      new Promise<number>((resolve) => {
+        req = http.request({ host: '127.0.0.1', port, path: '/api/call/import:file', method: 'POST', headers: { Authorization: `Bearer ${token}`, ...headers } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', () => resolve(0));
+        req.write(first);
+      }),
+  );
+  return { status, abort: () => req?.destroy(), send: (b) => req?.write(b) };
+}
+
+test('parallel large uploads: the bytes held over all requests stay bounded, the extra ones are told the station is busy', async () => {
+  const { MAX_IN_FLIGHT_BYTES } = await import('./index');
+  const big = MAX_REQUEST_BYTES - 1024 * 1024; // 255 MB each, declared; only the first kilobyte is sent
+  const uploads = [0, 1, 2].map(() => partialUpload(server.port, server.token, { 'Content-Length': String(big) }, Buffer.alloc(1024)));
+  // two of the three are refused at once; the third is read (and holds its reservation) until it ends
+  const firstTwo = await new Promise<number[]>((resolve) => {
+    const got: number[] = [];
+    for (const u of uploads) void u.status.then((s) => got.push(s) === 2 && resolve(got));
+  });
+  assert.deepEqual(firstTwo, [503, 503]);
+  assert.ok(server.inFlight().peak <= MAX_IN_FLIGHT_BYTES, `peak ${server.inFlight().peak}`);
+  assert.equal(server.inFlight().bytes, big);
+  // small calls still fit beside the one large upload
+  assert.equal((await call('app:info', {})).status, 200);
+  uploads.forEach((u) => u.abort());
+  for (let i = 0; i < 50 && server.inFlight().bytes !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(server.inFlight().bytes, 0, 'an aborted upload gives its reservation back');
+  assert.equal((await reply(await call('app:info', {}))).ok, true);
+});
+
+test('chunked uploads without a declared length count against the same total as they arrive', async () => {
+  const staticDir = tempDir();
+  const s = await startServer({ workstation: ws, staticDir, maxRequestBytes: 1 << 20, maxInFlightBytes: (1 << 20) + (1 << 19) });
+  try {
+    const a = partialUpload(s.port, s.token, { 'Transfer-Encoding': 'chunked' }, Buffer.alloc(600 * 1024));
+    const b = partialUpload(s.port, s.token, { 'Transfer-Encoding': 'chunked' }, Buffer.alloc(600 * 1024));
+    await new Promise((r) => setTimeout(r, 200));
+    // together they pass the total: one of them is refused once its next bytes arrive
+    a.send(Buffer.alloc(300 * 1024));
+    b.send(Buffer.alloc(300 * 1024));
+    const first = await Promise.race([a.status, b.status]);
+    assert.ok(first === 503 || first === 0, `status ${first}`);
+    assert.ok(s.inFlight().peak <= (1 << 20) + (1 << 19), `peak ${s.inFlight().peak}`);
+    a.abort();
+    b.abort();
+    for (let i = 0; i < 50 && s.inFlight().bytes !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(s.inFlight().bytes, 0);
+  } finally {
+    await s.close();
+  }
+});
+
+test('the JSON part of a call is bounded (parsing costs several times its size), the binary part is not counted in it', async () => {
+  const { MAX_REQUEST_JSON_BYTES } = await import('./index');
+  const big = Buffer.from(encodeWire({ text: 'x'.repeat(MAX_REQUEST_JSON_BYTES) }));
+  const r = await fetch(`${base}/api/call/app:info`, { method: 'POST', body: big, headers: { Authorization: `Bearer ${server.token}` } });
+  assert.equal(r.status, 400);
+  assert.match((await reply(r)).error?.code ?? '', /BAD_REQUEST/);
+  // a large file travels as bytes beside a small JSON part and is read whole (the station answers the call itself)
+  const file = Buffer.from(encodeWire({ name: 'big.png', bytes: new Uint8Array(MAX_REQUEST_JSON_BYTES + 1024).fill(7) }));
+  const sent = await fetch(`${base}/api/call/import:file`, { method: 'POST', body: file, headers: { Authorization: `Bearer ${server.token}` } });
+  assert.equal(sent.status, 200);
+  assert.notEqual((await reply(sent)).error?.code, 'BAD_REQUEST');
 });

@@ -4,7 +4,8 @@
 //   {"i":N,"seed":"dicom-cr","outcome":"imported"|"duplicate"|"refused","code":"...","ms":T,"rss":B}
 // and {"violation":...} for anything that is not an AppError with a code and a reason. The parent kills it on a
 // hang. Reproducible: the same FUZZ_SEED gives the same inputs in the same order.
-// Usage: node --import tsx electron/testing/fuzz-worker.ts DB SECONDS SEED [FAIL_DIR]
+// Usage: node --import tsx electron/testing/fuzz-worker.ts DB SECONDS SEED [FAIL_DIR] [MIN_INPUTS]
+// It runs SECONDS, and on a loaded machine on until MIN_INPUTS inputs were tried (four times SECONDS at most).
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -16,6 +17,7 @@ import { configureImaging } from '../core/imaging/index';
 import { AppError } from '../core/errors';
 import { makeDicom, testImage, TS } from '../core/imaging/testFixtures';
 import { datasetsDir } from './index';
+import { seededRandom } from './random';
 
 const require = createRequire(import.meta.url);
 const { PNG } = require('pngjs') as typeof PngjsNs;
@@ -24,21 +26,10 @@ const jpegjs = require('jpeg-js') as typeof JpegJsNs;
 /** Codes a refusal may carry: the import's own reasons, and the store's (a full disk would be DISK_FULL). */
 export const IMPORT_REFUSAL_CODES = new Set([
   'EMPTY_FILE', 'FILE_TOO_LARGE', 'FILE_UNREADABLE', 'NOT_AN_IMAGE', 'PNG_CORRUPT', 'JPEG_CORRUPT', 'DICOM_CORRUPT', 'DICOM_TRUNCATED',
-  'DICOM_NO_PIXEL_DATA', 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX', 'DICOM_UNSUPPORTED_IMAGE', 'DICOM_DECODE_FAILED', 'OUT_OF_SCOPE', 'DISK_FULL',
+  'DICOM_NO_PIXEL_DATA', 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX', 'DICOM_UNSUPPORTED_IMAGE', 'DICOM_DECODE_FAILED', 'DECODE_LIMIT', 'OUT_OF_SCOPE', 'DISK_FULL',
 ]);
 /** The per-file limit on a codec's work; the parent allows this plus a margin before it calls it a hang. */
 export const PER_FILE_LIMIT_MS = 5000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seeds: the shared samples as they are, plus small re-encodings of them (many more mutants per second). */
 export function loadSeeds(): { name: string; ext: string; bytes: Uint8Array; weight: number }[] {
@@ -137,18 +128,20 @@ export function mutate(b: Uint8Array, r: () => number, other: Uint8Array): Uint8
 }
 
 async function main(): Promise<void> {
-  const [dbPath, secondsArg, seedArg, failDir] = process.argv.slice(2);
+  const [dbPath, secondsArg, seedArg, failDir, minArg] = process.argv.slice(2);
+  const minInputs = Number(minArg ?? 0);
   const seconds = Number(secondsArg);
   const seed = Number(seedArg) >>> 0;
   configureImaging({ decodeTimeoutMs: PER_FILE_LIMIT_MS });
   const store = CaseStore.open(dbPath);
   const seeds = loadSeeds();
   const bag = seeds.flatMap((s, i) => Array.from({ length: s.weight }, () => i));
-  const r = mulberry32(seed);
+  const r = seededRandom(seed);
   const end = Date.now() + seconds * 1000;
+  const hardEnd = Date.now() + 4 * seconds * 1000;
   const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
   say({ ready: true, seeds: seeds.map((s) => `${s.name} (${s.bytes.length} B)`) });
-  for (let i = 0; Date.now() < end; i++) {
+  for (let i = 0; Date.now() < end || (i < minInputs && Date.now() < hardEnd); i++) {
     const s = seeds[bag[Math.floor(r() * bag.length)]];
     const other = seeds[Math.floor(r() * seeds.length)].bytes;
     const input = mutate(s.bytes, r, other);

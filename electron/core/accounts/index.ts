@@ -6,4 +6,4 @@ export { hashPassword, verifyPassword, passwordProblem, DEFAULT_PARAMS } from '.
 export { ROLES, createUser, updateUser, listUsers, getUser, countUsers, authenticate, changeOwnPassword, getSettings, setSettings, MAX_FAILED_LOGINS, LOCKOUT_MINUTES, type Role, type User } from './users';
 export { signCase, openAmendment, signoffState, loadSignature, snapshotCase, type SignoffState, type SignedContent, type SignedRecord } from './signoff';
 export { StationSession, type SessionSnapshot, type SessionState } from './session';
-export { OPEN_CALLS, ROLE_RULES, roleRefusal } from './policy';
+export { OPEN_CALLS, ROLE_RULES, LEAD_CALLS, SHARED_AUDIT_TARGETS, auditReadRefusal, roleRefusal } from './policy';

@@ -9,14 +9,14 @@ import { authenticate, countUsers, createUser, getSettings, getUser, recordSignI
 
 /** The session's state, shared with the handler context (context.ts Session). */
 export interface SessionState {
-  user: { userId: number | null; username: string; displayName: string; role: Role | null } | null;
+  user: { userId: number | null; username: string; displayName: string; role: Role | null; lead?: boolean } | null;
   locked: boolean;
   lastActivityMs: number;
 }
 
 export interface SessionSnapshot {
   setupRequired: boolean;
-  user: { id: number; username: string; displayName: string; role: Role } | null;
+  user: { id: number; username: string; displayName: string; role: Role; lead: boolean } | null;
   locked: boolean;
   idleLockMinutes: number;
 }
@@ -44,7 +44,7 @@ export class StationSession {
     const u = this.state.user;
     return {
       setupRequired: this.setupRequired(),
-      user: u && u.userId !== null && u.role ? { id: u.userId, username: u.username, displayName: u.displayName, role: u.role } : null,
+      user: u && u.userId !== null && u.role ? { id: u.userId, username: u.username, displayName: u.displayName, role: u.role, lead: u.lead === true } : null,
       locked: this.state.locked,
       idleLockMinutes: getSettings(this.db).idleLockMinutes,
     };
@@ -74,14 +74,14 @@ export class StationSession {
     if (this.state.locked && !LOCKED_CALLS.has(call)) {
       return { code: 'SESSION_LOCKED', message: `The station locked after inactivity: ${u.displayName}, enter your password to continue (or sign in as another user).` };
     }
-    const refusal = roleRefusal(call, u.role);
+    const refusal = roleRefusal(call, u.role, u.lead === true);
     if (refusal) return { code: 'FORBIDDEN', message: refusal };
     if (!PASSIVE_CALLS.has(call)) this.state.lastActivityMs = this.clock();
     return null;
   }
 
   private signIn(user: User): SessionSnapshot {
-    this.state.user = { userId: user.id, username: user.username, displayName: user.displayName, role: user.role };
+    this.state.user = { userId: user.id, username: user.username, displayName: user.displayName, role: user.role, lead: user.lead };
     this.state.locked = false;
     this.state.lastActivityMs = this.clock();
     const s = this.snapshot();
@@ -154,7 +154,7 @@ export class StationSession {
       this.state.user = null;
       this.state.locked = false;
     } else {
-      this.state.user = { userId: now.id, username: now.username, displayName: now.displayName, role: now.role };
+      this.state.user = { userId: now.id, username: now.username, displayName: now.displayName, role: now.role, lead: now.lead };
     }
     this.changed(this.snapshot());
   }

@@ -6,7 +6,8 @@ import type { Database } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors';
 import { loadAnnotations, type Finding } from '../annotations/index';
-import { reportForSignature } from '../reporting/store';
+import { imageFacts, reportForSignature } from '../reporting/store';
+import type { AiReading } from '../reporting/facts';
 import { appendAudit, canonicalJson, sha256Hex, type AuditActor } from './audit';
 import { caseLockState } from './lock';
 import type { Role } from './users';
@@ -26,6 +27,11 @@ export interface SignedImage {
     findings: Finding[];
     masks: { id: string; label: string; source: string; width: number; height: number; sha256: string }[];
   };
+  /**
+   * The AI score and operating threshold in force when signed (a site head's score and a site threshold where the
+   * station had them): the signed report, its exports and its answers keep them whatever is in force later.
+   */
+  ai?: AiReading | null;
 }
 
 export interface SignedContent {
@@ -86,6 +92,7 @@ export function snapshotCase(db: Database, caseId: number): Omit<SignedContent, 
         findings: a.findings,
         masks: a.masks.map((m) => ({ id: m.id, label: m.label, source: m.source, width: m.width, height: m.height, sha256: createHash('sha256').update(m.packed).digest('hex') })),
       },
+      ai: imageFacts(db, i.id).ai,
     };
   });
   const report = reportForSignature(db, caseId);

@@ -13,6 +13,8 @@ export interface User {
   username: string;
   displayName: string;
   role: Role;
+  /** a radiologist marked lead radiologist: calibrates the site, with the administrators */
+  lead: boolean;
   createdAt: string;
   disabled: boolean;
   lockedUntil: string | null;
@@ -28,6 +30,7 @@ interface UserRow {
   username: string;
   display_name: string;
   role: Role;
+  lead: 0 | 1;
   password_hash: string;
   created_at: string;
   disabled_at: string | null;
@@ -37,7 +40,7 @@ interface UserRow {
 }
 
 function toUser(r: UserRow): User {
-  return { id: r.id, username: r.username, displayName: r.display_name, role: r.role, createdAt: r.created_at, disabled: r.disabled_at !== null, lockedUntil: r.locked_until, lastLoginAt: r.last_login_at };
+  return { id: r.id, username: r.username, displayName: r.display_name, role: r.role, lead: r.lead === 1, createdAt: r.created_at, disabled: r.disabled_at !== null, lockedUntil: r.locked_until, lastLoginAt: r.last_login_at };
 }
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -82,6 +85,12 @@ export interface NewUser {
   displayName: string;
   role: Role;
   password: string;
+  /** lead radiologist (radiologists only) */
+  lead?: boolean;
+}
+
+function checkLead(role: Role, lead: boolean | undefined): void {
+  if (lead && role !== 'radiologist') throw new AppError('BAD_REQUEST', 'Only a radiologist account can be a lead radiologist (administrators calibrate the site anyway).');
 }
 
 /** Create an account. `firstAdministrator`: only allowed (and only as an administrator) while no account exists. */
@@ -89,6 +98,7 @@ export async function createUser(db: Database, input: NewUser, actor: AuditActor
   const username = checkUsername(input.username);
   const displayName = checkDisplayName(input.displayName);
   if (!ROLES.includes(input.role)) throw new AppError('BAD_REQUEST', `Unknown role ${String(input.role)}; roles: ${ROLES.join(', ')}.`);
+  checkLead(input.role, input.lead);
   checkPassword(input.password, username);
   const hash = await hashPassword(input.password);
   const now = opts.now ?? new Date().toISOString();
@@ -101,10 +111,10 @@ export async function createUser(db: Database, input: NewUser, actor: AuditActor
     if (db.prepare('SELECT 1 FROM users WHERE username = ?').get(username)) throw new AppError('BAD_REQUEST', `The user name ${username} is taken.`);
     const id = Number(
       db
-        .prepare('INSERT INTO users (username, display_name, role, password_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(username, displayName, input.role, hash, now, actor.username).lastInsertRowid,
+        .prepare('INSERT INTO users (username, display_name, role, lead, password_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(username, displayName, input.role, input.lead ? 1 : 0, hash, now, actor.username).lastInsertRowid,
     );
-    appendAudit(db, { actor: actor.userId === null && actor.username === username ? { userId: id, username } : actor, action: opts.firstAdministrator ? 'user.setup_admin' : 'user.create', target: { type: 'user', id }, details: { username, displayName, role: input.role } }, now);
+    appendAudit(db, { actor: actor.userId === null && actor.username === username ? { userId: id, username } : actor, action: opts.firstAdministrator ? 'user.setup_admin' : 'user.create', target: { type: 'user', id }, details: { username, displayName, role: input.role, ...(input.lead ? { lead: true } : {}) } }, now);
     return getUser(db, id);
   }).immediate();
 }
@@ -112,6 +122,8 @@ export async function createUser(db: Database, input: NewUser, actor: AuditActor
 export interface UserChange {
   displayName?: string;
   role?: Role;
+  /** lead radiologist (radiologists only; a change of role away from radiologist clears it) */
+  lead?: boolean;
   disabled?: boolean;
   password?: string;
 }
@@ -136,6 +148,13 @@ export async function updateUser(db: Database, id: number, change: UserChange, a
     if (change.role !== undefined && change.role !== current.role) {
       db.prepare('UPDATE users SET role = ? WHERE id = ?').run(change.role, id);
       details.role = { from: current.role, to: change.role };
+    }
+    const role = change.role ?? current.role;
+    const lead = role === 'radiologist' ? (change.lead ?? current.lead) : false;
+    checkLead(role, change.lead);
+    if (lead !== current.lead) {
+      db.prepare('UPDATE users SET lead = ? WHERE id = ?').run(lead ? 1 : 0, id);
+      details.lead = { from: current.lead, to: lead };
     }
     if (change.disabled !== undefined && change.disabled !== current.disabled) {
       db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(change.disabled ? now : null, id);

@@ -9,7 +9,7 @@ import { toErrorInfo } from '../errors';
 export interface ReadingModel {
   readonly model: { name: string; version: string; sha256: string };
   readonly ep: string;
-  read(image: DecodedImage): Promise<{ tbScore: number; label: string; result: unknown; evidence?: Uint8Array | null }>;
+  read(image: DecodedImage): Promise<{ tbScore: number; label: string; result: unknown; evidence?: Uint8Array | null; embedding?: Float32Array | null; baseLogit?: number | null }>;
 }
 
 export interface QueueProgress {
@@ -97,7 +97,7 @@ export class AnalysisQueue {
       try {
         const image = this.store.loadDecodedImage(next);
         const r = await model.read(image);
-        const { caseId } = this.store.saveAnalysis({ imageId: next, model: { ...model.model, ep: model.ep }, tbScore: r.tbScore, label: r.label, result: r.result, evidence: r.evidence ?? null });
+        const { caseId } = this.store.saveAnalysis({ imageId: next, model: { ...model.model, ep: model.ep }, tbScore: r.tbScore, label: r.label, result: r.result, evidence: r.evidence ?? null, embedding: r.embedding ?? null, baseLogit: r.baseLogit ?? null });
         this.events.analyzed({ imageId: next, caseId, tbScore: r.tbScore });
       } catch (e) {
         this.failed++;

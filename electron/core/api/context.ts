@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { CallName, CallResponse, Contract, EventName, EventPayload } from '../../contract/index';
 import type { CaseStore } from '../store/index';
+import type { SiteService } from '../site/index';
 
 export type Handler<N extends CallName> = (request: z.output<Contract[N]['request']>) => Promise<CallResponse<N>> | CallResponse<N>;
 export type Handlers = { [N in CallName]: Handler<N> };
@@ -17,6 +18,8 @@ export interface Actor {
   username: string;
   displayName: string;
   role: 'radiologist' | 'technician' | 'administrator' | null;
+  /** a radiologist marked lead radiologist */
+  lead?: boolean;
 }
 
 /** The station's session: one person signed in at a time (a reading station is one seat). */
@@ -37,4 +40,6 @@ export interface HandlerContext {
   emit<E extends EventName>(name: E, payload: EventPayload<E>): void;
   /** look for images awaiting analysis now */
   kickAnalysis(): void;
+  /** the model pack in use, the threshold in force, the re-scoring job */
+  readonly site: SiteService;
 }

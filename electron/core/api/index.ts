@@ -19,9 +19,10 @@ import { CaseStore } from '../store/index';
 import type { KeyAccess } from '../crypto/index';
 import { importBytes } from '../importing/index';
 import { AnalysisQueue, type ReadingModel } from '../analysis/index';
-import { loadModelPack, createAnalyzer, analyzeImage, type Analyzer, type EpRequest } from '../inference/index';
+import { loadModelPack, createAnalyzer, analyzeDetailed, type Analyzer, type EpRequest } from '../inference/index';
+import { siteHandlers } from './handlers/site';
+import { SiteService, flagWorklistRow, latestCalibrationVersion, readingInForce, type SitePack, type ThresholdInForce } from '../site/index';
 import type { AnalysisView, AnalysisProgress } from '../../contract/index';
-import { operatingThreshold, triageOf } from '../triage/index';
 
 import { APP_NAME, APP_VERSION } from '../app';
 
@@ -69,6 +70,8 @@ export class Workstation {
   readonly network: NetworkService;
   /** settles when the receiver (if enabled) listens and the send queue has started */
   readonly networkReady: Promise<void>;
+  /** site calibration: the threshold in force, the site head, the re-scoring job */
+  readonly site: SiteService;
 
   constructor(readonly options: WorkstationOptions) {
     this.store = CaseStore.open(options.dbPath, { nativeBinding: options.sqliteNativeBinding, key: options.key });
@@ -77,6 +80,11 @@ export class Workstation {
     const store = this.store;
     this.station = new StationSession(store.db, this.session, (s) => this.emit('accounts:onSession', s));
     const current = () => this.currentSession();
+    this.site = new SiteService(store.db, () => this.sitePack(), {
+      changed: (version) => this.emit('site:onChanged', { version }),
+      rescore: (p) => this.emit('site:onRescore', p),
+      casesChanged: (caseIds) => this.emit('cases:onChanged', { caseIds }),
+    });
     const ctx: HandlerContext = {
       store,
       transport: options.transport,
@@ -86,6 +94,7 @@ export class Workstation {
       actor: () => this.actor(),
       emit: (name, payload) => this.emit(name, payload),
       kickAnalysis: () => this.queue?.kick(),
+      site: this.site,
     };
     this.network = new NetworkService(store, {
       casesChanged: (caseIds) => this.emit('cases:onChanged', { caseIds }),
@@ -109,6 +118,7 @@ export class Workstation {
         modelLoading: () => !!options.modelDir && !this.analyzer && !this.modelError,
       }),
       ...networkHandlers(ctx, this.network),
+      ...siteHandlers(ctx),
       'app:info': () => ({
         name: APP_NAME,
         version: APP_VERSION,
@@ -124,13 +134,19 @@ export class Workstation {
         }
         return outcome;
       },
-      'cases:list': (q) => store.findCasesForWorklist(q, store.scoredModels().map((m) => ({ model: m.model, threshold: operatingThreshold(m) }))),
+      'cases:list': (q) => {
+        // one threshold in force (site/threshold.ts) for the rows' flags and the flagged-only filter
+        const t = this.site.threshold();
+        const page = store.findCasesForWorklist(q, t && { modelSha256: t.pack.sha256, threshold: t.value });
+        return { total: page.total, rows: page.rows.map((r) => flagWorklistRow(r, t)), threshold: t && operatingThreshold(t) };
+      },
       'cases:get': ({ caseId }) => store.getCase(caseId),
       'images:pixels': ({ imageId }) => ({ imageId, bytes: store.readPixels(imageId) }),
       'analysis:status': () => this.analysisProgress(),
       'analysis:get': ({ imageId }) => {
         store.getImage(imageId);
-        return { analysis: toAnalysisView(store.getAnalysis(imageId)), failure: store.getAnalysisFailure(imageId) };
+        const a = store.getAnalysis(imageId);
+        return { analysis: toAnalysisView(a, a ? readingInForce(store.db, a.analysisId) : null), failure: store.getAnalysisFailure(imageId) };
       },
     };
     // Signed results go to the archives marked "send results" (when the network settings say so).
@@ -185,6 +201,17 @@ export class Workstation {
     return { userId: null, username: name, displayName: name, role: null };
   }
 
+  private latestSiteVersion(): number | null {
+    return latestCalibrationVersion(this.store.db);
+  }
+
+  /** The model pack the station reads with, as site calibration keys it; null while none is loaded. */
+  sitePack(): SitePack | null {
+    if (!this.analyzer) return null;
+    const i = this.analyzer.pack.info();
+    return { name: i.name, version: i.version, sha256: i.sha256, defaultThreshold: i.tbScoreThreshold, embeddingDim: i.embeddingDim };
+  }
+
   analysisProgress(): AnalysisProgress {
     if (this.queue) return this.queue.progress();
     return { pending: 0, done: 0, failed: 0, currentImageId: null, model: null, modelError: this.modelError ?? { code: 'MODEL_MISSING', message: 'No model pack is configured: images are not analysed.' } };
@@ -201,20 +228,39 @@ export class Workstation {
         model: { name: info.name, version: info.version, sha256: info.sha256 },
         ep: analyzer.ep,
         read: async (image) => {
-          const r = await analyzeImage(analyzer, image);
+          const { result: r, embedding, baseLogit } = await analyzeDetailed(analyzer, image);
           const { grid, ...evidenceGeometry } = r.evidence;
-          return { tbScore: r.tbScore, label: r.label, result: { ...r, evidence: evidenceGeometry }, evidence: grid };
+          return { tbScore: r.tbScore, label: r.label, result: { ...r, evidence: evidenceGeometry }, evidence: grid, embedding, baseLogit };
         },
       };
       this.queue = new AnalysisQueue(this.store, reader, null, {
         progress: (p) => this.emit('analysis:onProgress', p),
-        analyzed: ({ caseId }) => this.emit('cases:onChanged', { caseIds: [caseId] }),
+        analyzed: ({ caseId }) => {
+          // where a site head is in force, the new reading is scored by it before anyone sees the case change
+          try {
+            this.site.onAnalysis(caseId);
+          } catch {
+            // the case keeps the pack's own score; the next re-scoring run tries again
+          }
+          this.emit('cases:onChanged', { caseIds: [caseId] });
+        },
         // images arriving from a modality go first: its sender waits for each C-STORE answer
         yieldTo: () => this.network.receiverQuiet(),
       });
       this.queue.kick();
-      // Images can also arrive from another process on the same database (the CLI): look for them now and then.
-      this.poll = setInterval(() => this.queue?.kick(), QUEUE_POLL_MS);
+      // Bring the worklist to the score in force (a re-scoring cut short by a stop, or scores from before a change).
+      this.site.rescorer.request();
+      // Images, and site calibration versions, can also arrive from another process on the same database (the
+      // CLI): look for them now and then.
+      let siteVersion = this.latestSiteVersion();
+      this.poll = setInterval(() => {
+        this.queue?.kick();
+        const v = this.latestSiteVersion();
+        if (v !== siteVersion) {
+          siteVersion = v;
+          this.site.versionChanged(v);
+        }
+      }, QUEUE_POLL_MS);
       this.poll.unref();
     } catch (e) {
       this.modelError = toErrorInfo(e);
@@ -263,6 +309,7 @@ export class Workstation {
     await this.analysisReady;
     if (this.poll) clearInterval(this.poll);
     await this.queue?.stop();
+    await this.site.close();
     await this.analyzer?.release();
     this.store.close();
   }
@@ -289,18 +336,22 @@ export async function dispatch(handlers: Handlers, name: unknown, rawRequest: un
   }
 }
 
-function toAnalysisView(a: ReturnType<CaseStore['getAnalysis']>): AnalysisView | null {
+/** The threshold in force as the worklist and the AI panel show it. */
+function operatingThreshold(t: ThresholdInForce): { value: number; source: 'pack' | 'site'; version: number | null; headId: number | null; label: string } {
+  return { value: t.value, source: t.source, version: t.version, headId: t.headId, label: t.label };
+}
+
+function toAnalysisView(a: ReturnType<CaseStore['getAnalysis']>, inForce: ReturnType<typeof readingInForce>): AnalysisView | null {
   if (!a) return null;
-  const r = a.result as Omit<AnalysisView, 'imageId' | 'createdAt' | 'evidence' | 'threshold' | 'flagged'> & {
+  const r = a.result as Omit<AnalysisView, 'imageId' | 'createdAt' | 'evidence' | 'threshold' | 'inForce'> & {
     threshold?: number;
     evidence?: { width: number; height: number; origin: [number, number]; cell: [number, number] };
   };
-  const { threshold, flagged } = triageOf({ model: a.model, packThreshold: r.threshold ?? null, tbScore: a.tbScore });
   return {
     imageId: a.imageId,
     tbScore: a.tbScore,
-    threshold,
-    flagged,
+    threshold: typeof r.threshold === 'number' && Number.isFinite(r.threshold) ? r.threshold : null,
+    inForce: inForce ? { score: inForce.score, headId: inForce.headId, threshold: operatingThreshold(inForce.threshold), flagged: inForce.flagged, note: inForce.note } : null,
     label: a.label,
     probabilities: r.probabilities,
     boxes: r.boxes,

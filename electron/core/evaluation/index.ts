@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError, toErrorInfo } from '../errors';
-import { analyzeDetailed, decodeFile, type Analyzer } from '../inference/index';
+import { analyzeDetailed, decodeFile, SCOPE_LIMITS, type Analyzer, type LungFieldMeasures } from '../inference/index';
 import { rasterizePolygon, type Point } from '../inference/postprocess';
 import type { Letterbox } from '../inference/preprocess';
 import {
@@ -177,6 +177,40 @@ function block(items: Collected[], threshold: number, classNames: string[], detC
 
 export type EvaluationBlock = ReturnType<typeof block>;
 
+export interface ScopeReport {
+  checked: number;
+  refused: { id: string; source: string; reasons: string[] }[];
+  /** per measure: the most extreme value over the images, its image, and the limit it is held to */
+  extremes: Record<string, { value: number; id: string; limit: number; side: 'min' | 'max' }>;
+}
+
+/** Each measure with the direction its limit bounds and the limit (see SCOPE_LIMITS). */
+const SCOPE_MEASURES: [string, (m: LungFieldMeasures) => number, 'min' | 'max', number][] = [
+  ['fineVariance', (m) => m.fineVariance, 'max', SCOPE_LIMITS.maxFineVariance],
+  ['fieldArea', (m) => Math.min(m.rightArea, m.leftArea), 'min', SCOPE_LIMITS.minFieldArea],
+  ['totalArea (low)', (m) => m.rightArea + m.leftArea, 'min', SCOPE_LIMITS.minTotalArea],
+  ['totalArea (high)', (m) => m.rightArea + m.leftArea, 'max', SCOPE_LIMITS.maxTotalArea],
+  ['fieldArea (high)', (m) => Math.max(m.rightArea, m.leftArea), 'max', SCOPE_LIMITS.maxFieldArea],
+  ['compactness', (m) => Math.min(m.rightCompactness, m.leftCompactness), 'min', SCOPE_LIMITS.minCompactness],
+  ['sideSeparation', (m) => m.leftCx - m.rightCx, 'min', SCOPE_LIMITS.minSideSeparation],
+  ['centreHeight', (m) => Math.min(m.rightCy, m.leftCy), 'min', SCOPE_LIMITS.minCentreHeight],
+  ['heightDifference', (m) => Math.abs(m.rightCy - m.leftCy), 'max', SCOPE_LIMITS.maxHeightDifference],
+  ['confidence', (m) => m.confidence, 'min', SCOPE_LIMITS.minConfidence],
+];
+
+function scopeReport(seen: { id: string; source: string; measures: LungFieldMeasures | null; reasons: string[] | null }[]): ScopeReport {
+  const extremes: ScopeReport['extremes'] = {};
+  for (const [name, f, side, limit] of SCOPE_MEASURES) {
+    for (const s of seen) {
+      if (!s.measures) continue;
+      const v = f(s.measures);
+      const e = extremes[name];
+      if (!e || (side === 'min' ? v < e.value : v > e.value)) extremes[name] = { value: Math.round(v * 1e4) / 1e4, id: s.id, limit, side };
+    }
+  }
+  return { checked: seen.length, refused: seen.filter((s) => s.reasons).map((s) => ({ id: s.id, source: s.source, reasons: s.reasons! })), extremes };
+}
+
 export interface EvaluationReport {
   model: { name: string; version: string; ep: string; sha256: string };
   split: string;
@@ -188,6 +222,12 @@ export interface EvaluationReport {
   pooledWithoutTbx11k: EvaluationBlock | null;
   sources: Record<string, EvaluationBlock>;
   failures: { id: string; source: string; file: string; error: { code: string; message: string } }[];
+  /**
+   * The out-of-scope rule (inference/scope) on these images, which are all chest radiographs: the images it would
+   * refuse (the station gives them no score; they are still counted in the metrics above), and how close the
+   * images came to each limit (the most extreme value of each measure beside its limit).
+   */
+  scope: ScopeReport;
   medianAnalysisMs: number | null;
   /** drafted reports against the data sets' clinical readings (BLEU-4, ROUGE-L), and closed-question accuracy */
   language: LanguageReport;
@@ -214,11 +254,13 @@ export async function evaluateManifest(analyzer: Analyzer, manifestPath: string 
   const collected: Collected[] = [];
   const language: LanguageItem[] = [];
   const failures: EvaluationReport['failures'] = [];
+  const scopeSeen: Parameters<typeof scopeReport>[0] = [];
   let done = 0;
   for (const row of rows) {
     try {
       const { decoded, ms: dms } = await decodeFile(row._path);
-      const { result, labels, geometry: g, probs } = await analyzeDetailed(analyzer, decoded, dms, { minBoxScore: floor });
+      const { result, labels, geometry: g, probs, scope } = await analyzeDetailed(analyzer, decoded, dms, { minBoxScore: floor, scope: 'report' });
+      scopeSeen.push({ id: row.id, source: row._source, measures: scope.measures, reasons: scope.inScope ? null : scope.reasons });
       const W = decoded.columns;
       const H = decoded.rows;
       const gtBoxes = (row.boxes ?? []).filter((b) => detClasses.includes(b.cls));
@@ -275,6 +317,7 @@ export async function evaluateManifest(analyzer: Analyzer, manifestPath: string 
       ? block(collected.filter((c) => c.source !== 'tbx11k'), thr, m.class_names, detClasses) : null,
     sources,
     failures,
+    scope: scopeReport(scopeSeen),
     medianAnalysisMs: times.length ? times[Math.floor(times.length / 2)] : null,
     language: evaluateLanguage(language, m.det_decode.suggested_display_score),
   };

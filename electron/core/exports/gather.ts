@@ -6,14 +6,33 @@ import { APP_NAME, APP_VERSION } from '../app';
 import { AppError } from '../errors';
 import { chooseInitialWindow } from '../imaging/index';
 import { listAnnotationVersions, loadAnnotations } from '../annotations/index';
-import { listAudit, signoffState } from '../accounts/index';
-import { loadReport, SECTION_ORDER, SECTION_TITLES } from '../reporting/index';
+import { listAudit, loadSignature, signoffState, type SignedContent } from '../accounts/index';
+import { imageFacts, loadReport, SECTION_ORDER, SECTION_TITLES } from '../reporting/index';
+import { thresholdOrigin, type AiReading } from '../reporting/facts';
 import { rasterizePolygon, type Point } from '../inference/postprocess';
 import type { CaseStore } from '../store/index';
 import { SOP_CLASS, uid } from './dicom';
 import { readSourceAttributes, type SourceDicomAttributes } from './source';
 import type { ExportInput, ExportMask, SegmentAlgorithmType, SignatureInfo } from './types';
-import { triageOf } from '../triage/index';
+import { isFlagged } from '../triage/index';
+
+/**
+ * The score and threshold an export states, and its flag: those in force (the signed ones for a signed case), as the
+ * AI panel, the draft and the answers state them; the reading's own score and recorded pack default where there are
+ * none (a reading that recorded no threshold: nothing is flagged).
+ */
+function scoreInForce(baseTbScore: number, ai: AiReading | null, recordedThreshold: unknown): Pick<NonNullable<ExportInput['analysis']>, 'tbScore' | 'baseTbScore' | 'threshold' | 'thresholdOrigin' | 'siteHead' | 'flagged'> {
+  const tbScore = ai ? ai.tbScore : baseTbScore;
+  const threshold = ai ? ai.threshold : typeof recordedThreshold === 'number' ? recordedThreshold : null;
+  return {
+    tbScore,
+    baseTbScore,
+    threshold,
+    thresholdOrigin: ai ? thresholdOrigin(ai) : threshold !== null ? 'pack default' : null,
+    siteHead: ai?.siteHead ?? null,
+    flagged: isFlagged(tbScore, threshold),
+  };
+}
 
 export interface GatherOptions {
   /** the image to export (default: the case's image with the highest TB score, else its first) */
@@ -92,6 +111,9 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
   const analysis = store.getAnalysis(imageId);
   const result = (analysis?.result ?? {}) as { threshold?: number; probabilities?: { name: string; p: number }[]; lungs?: { right: Point[]; left: Point[] } };
   if (!analysis) notes.push('The image has no AI reading: the exports hold no TB score.');
+  // The score and threshold in force (the signed ones for a signed case): a site head's score and a site threshold
+  // where the station has them, else the pack's own score and default.
+  const ai = analysis ? imageFacts(db, imageId).ai : null;
 
   const ann = loadAnnotations(db, imageId);
   const masks = exportMasks(ann.masks, ann.aiLungs, info.rows, info.columns, ann.version, notes);
@@ -111,11 +133,19 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
 
   const so = signoffState(db, caseId);
   const last = so.signatures[0];
-  const signature: SignatureInfo = last
-    ? { state: 'signed', signerName: last.signerName, signedAt: last.signedAt, contentSha256: last.contentSha256, sequence: last.sequence, amendmentOpen: so.openAmendment !== null }
-    : { state: 'unsigned' };
-  if (signature.state === 'signed' && signature.amendmentOpen) {
-    notes.push(`An amendment is open (${so.openAmendment!.reason}): what is exported may differ from what ${signature.signerName} signed at ${signature.signedAt}.`);
+  let signature: SignatureInfo = { state: 'unsigned' };
+  if (last) {
+    const uncovered = signatureGaps(loadSignature(db, last.id).content, c.images.map((i) => i.imageId), { imageId, pixelSha256: info.pixelSha256, annotationVersion: ann.version });
+    signature = { state: 'signed', signerName: last.signerName, signedAt: last.signedAt, contentSha256: last.contentSha256, sequence: last.sequence, amendmentOpen: so.openAmendment !== null, coversExport: uncovered.length === 0 };
+    if (so.openAmendment) notes.push(`An amendment is open (${so.openAmendment.reason}): what is exported may differ from what ${last.signerName} signed at ${last.signedAt}.`);
+    else if (uncovered.length) notes.push(`This export is not what ${last.signerName} signed at ${last.signedAt} (${uncovered.join('; ')}): it is a draft.`);
+  }
+  const caseLinks = { followsCaseId: c.followsCaseId, followUpCaseIds: c.followUpCaseIds };
+  if (c.followsCaseId !== null) {
+    notes.push(`This case was opened for image(s) of the study that arrived after case ${c.followsCaseId} was signed; the signed report of case ${c.followsCaseId} does not include them.`);
+  }
+  if (c.followUpCaseIds.length) {
+    notes.push(`Image(s) of this study that arrived after signing are in case(s) ${c.followUpCaseIds.join(', ')}, not in this report.`);
   }
 
   const imageIds = new Set(c.images.map((i) => String(i.imageId)));
@@ -188,8 +218,7 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
       ? {
           analysisId: analysis.analysisId,
           model: analysis.model,
-          tbScore: analysis.tbScore,
-          ...triageOf({ model: analysis.model, packThreshold: typeof result.threshold === 'number' ? result.threshold : null, tbScore: analysis.tbScore }),
+          ...scoreInForce(analysis.tbScore, ai, result.threshold),
           label: analysis.label,
           probabilities: Array.isArray(result.probabilities) ? result.probabilities : [],
           createdAt: analysis.createdAt,
@@ -206,9 +235,33 @@ export function gatherExportInput(store: CaseStore, caseId: number, opts: Gather
     lungOutlines: ann.aiLungs,
     report,
     signature,
+    caseLinks,
     audit,
     notes,
   };
+}
+
+/**
+ * How what is about to be exported differs from a signature's snapshot (empty: the signature covers it exactly):
+ * the case's images against the signed ones, and the exported image's pixels and annotation version.
+ */
+export function signatureGaps(
+  signed: Pick<SignedContent, 'images'>,
+  caseImageIds: number[],
+  exported: { imageId: number; pixelSha256: string; annotationVersion: number },
+): string[] {
+  const gaps: string[] = [];
+  const signedIds = new Set(signed.images.map((i) => i.imageId));
+  const added = caseImageIds.filter((id) => !signedIds.has(id));
+  if (added.length) gaps.push(`image(s) ${added.join(', ')} arrived after signing`);
+  const s = signed.images.find((i) => i.imageId === exported.imageId);
+  if (!s) {
+    if (!added.includes(exported.imageId)) gaps.push(`image ${exported.imageId} was not signed`);
+  } else {
+    if (s.pixelSha256 !== exported.pixelSha256) gaps.push(`the pixels of image ${exported.imageId} differ from the signed ones`);
+    if (s.annotations.version !== exported.annotationVersion) gaps.push(`image ${exported.imageId} has annotation version ${exported.annotationVersion}; version ${s.annotations.version} was signed`);
+  }
+  return gaps;
 }
 
 function hashShort(text: string): string {

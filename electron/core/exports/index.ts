@@ -12,7 +12,7 @@ import { buildEncapsulatedPdf } from './pdfDicom';
 import { buildSeg, segmentsOf } from './seg';
 import { buildSr } from './sr';
 import { newUid, SOP_CLASS } from './dicom';
-import type { ExportInput } from './types';
+import { verifiedSignature, type ExportInput } from './types';
 import { writeFileAtomic } from './write';
 
 export { gatherExportInput, exportMasks, matchesOutline, packBits, type GatherOptions } from './gather';
@@ -24,6 +24,7 @@ export { buildSr, boxPolyline, reportedFindings } from './sr';
 export { renderKeyImage } from './render';
 export { newUid, SOP_CLASS } from './dicom';
 export { writeFileAtomic } from './write';
+export { verifiedSignature } from './types';
 export type { ExportInput, ExportMask, SegmentAlgorithmType, SignatureInfo, ReportSection } from './types';
 
 export const EXPORT_FORMATS = ExportFormat.options;
@@ -81,6 +82,7 @@ export async function buildExport(input: ExportInput, format: ExportFormat): Pro
   const notes = [...input.notes];
   if (!input.report) notes.push('No report text exists for this case.');
   if (input.signature.state === 'unsigned') notes.push('The case is not signed: the export is a draft.');
+  else if (!verifiedSignature(input.signature) && !input.signature.amendmentOpen) notes.push('What is exported is not what was signed: the export is a draft.');
   return { format, bytes, fileName: exportFileName(input, format), mediaType: KIND[format].mediaType, notes };
 }
 
@@ -121,7 +123,7 @@ function audit(store: CaseStore, actor: AuditActor, input: ExportInput, built: B
     actor,
     action: 'case.export',
     target: { type: 'case', id: input.caseId },
-    details: { format: built.format, imageId: input.source.imageId, bytes: built.bytes.byteLength, signed: input.signature.state === 'signed', file },
+    details: { format: built.format, imageId: input.source.imageId, bytes: built.bytes.byteLength, signed: verifiedSignature(input.signature) !== null, file },
   });
 }
 

@@ -1,7 +1,7 @@
 // The whole case as one JSON document: patient and study, the exported image, the AI reading, the findings with
 // their provenance and the model's originals, every annotation version, the masks (bit-packed, base64), the report,
 // the signature and the case's audit entries. Versioned by `format` so that a reader can tell what it holds.
-import type { ExportInput } from './types';
+import { verifiedSignature, type ExportInput } from './types';
 
 export const JSON_EXPORT_FORMAT = 'cxr-case-export/1';
 
@@ -44,6 +44,9 @@ export function caseDocument(input: ExportInput): Record<string, unknown> {
     modelLungOutlines: input.lungOutlines,
     report: input.report,
     signature: input.signature,
+    /** signed and covering exactly what this file holds (a draft otherwise) */
+    verified: verifiedSignature(input.signature) !== null,
+    caseLinks: input.caseLinks,
     audit: input.audit,
     notes: input.notes,
   };

@@ -9,7 +9,7 @@ import { LESION_LABEL_NAMES } from '../../contract/annotations';
 import { renderKeyImage } from './render';
 import { layerLegend } from '../../contract/presentation';
 import { reportedFindings } from './sr';
-import type { ExportInput } from './types';
+import { verifiedSignature, type ExportInput } from './types';
 
 const A4: [number, number] = [595.28, 841.89];
 const MARGIN = 48;
@@ -173,7 +173,7 @@ export async function buildPdf(input: ExportInput): Promise<Uint8Array> {
   const doc = await PDFDocument.create();
   const fonts: Fonts = { regular: await doc.embedFont(StandardFonts.Helvetica), bold: await doc.embedFont(StandardFonts.HelveticaBold) };
   const sig = input.signature;
-  const signed = sig.state === 'signed' && !sig.amendmentOpen ? sig : null;
+  const signed = verifiedSignature(sig);
   const title = `Chest X-ray report — ${fmtName(input.patient.name)} (${input.patient.id})`;
   doc.setTitle(pdfSafe(fonts.regular, title, { count: 0 }));
   doc.setSubject(signed ? 'Signed chest X-ray report' : 'Chest X-ray report draft, not signed');
@@ -189,7 +189,7 @@ export async function buildPdf(input: ExportInput): Promise<Uint8Array> {
     w.y -= 6;
     w.need(26);
     w.page.drawRectangle({ x: MARGIN, y: w.y - 22, width: w.width, height: 22, color: rgb(0.98, 0.9, 0.9), borderColor: rgb(0.8, 0.15, 0.15), borderWidth: 1 });
-    const why = sig.state === 'signed' ? ' — an amendment is open' : '';
+    const why = sig.state === 'signed' ? (sig.amendmentOpen ? ' — an amendment is open' : ' — not what was signed') : '';
     w.page.drawText(pdfSafe(fonts.bold, `${DRAFT_MARK}${why}`, w.lost), { x: MARGIN + 8, y: w.y - 15.5, size: 11, font: fonts.bold, color: rgb(0.75, 0.1, 0.1) });
     w.y -= 26;
   }
@@ -254,8 +254,8 @@ export async function buildPdf(input: ExportInput): Promise<Uint8Array> {
   if (a) {
     w.fields([
       ['Model', `${a.model.name} ${a.model.version}`],
-      ['TB score', `${round(a.tbScore)} / 100`],
-      ['Threshold', a.threshold === null ? '—' : `${round(a.threshold)} (score ${a.flagged ? 'at or above' : 'below'}: ${a.flagged ? 'flagged for TB' : 'not flagged'})`],
+      ['TB score', `${round(a.tbScore)} / 100${a.siteHead !== null ? ` (site-adapted, site head ${a.siteHead}; the model's own score ${round(a.baseTbScore)})` : ''}`],
+      ['Threshold', a.threshold === null ? '—' : `${round(a.threshold)}, ${a.thresholdOrigin ?? 'pack default'} (score ${a.flagged ? 'at or above' : 'below'}: ${a.flagged ? 'flagged for TB' : 'not flagged'})`],
       ['Classification', a.label],
     ]);
   } else {
@@ -297,7 +297,8 @@ export async function buildPdf(input: ExportInput): Promise<Uint8Array> {
     w.text(`Signed by ${signed.signerName} at ${signed.signedAt} (signature ${signed.sequence}).`, { bold: true });
     if (signed.contentSha256) w.text(`SHA-256 of the signed content: ${signed.contentSha256}`, { size: 8 });
   } else {
-    w.text(DRAFT_MARK + (sig.state === 'signed' ? `: an amendment is open since the signature by ${sig.signerName} at ${sig.signedAt}.` : '.'), { bold: true, colour: [0.75, 0.1, 0.1] });
+    const since = sig.state !== 'signed' ? '.' : sig.amendmentOpen ? `: an amendment is open since the signature by ${sig.signerName} at ${sig.signedAt}.` : `: this is not what ${sig.signerName} signed at ${sig.signedAt} (see the notes).`;
+    w.text(DRAFT_MARK + since, { bold: true, colour: [0.75, 0.1, 0.1] });
   }
 
   const notes = [...input.notes];

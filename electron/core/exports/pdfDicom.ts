@@ -1,13 +1,13 @@
 // The PDF report as a DICOM Encapsulated PDF (for the PACS): a new DOC series of the source image's study, naming
 // the radiograph it reports on, with the patient and study attributes copied.
 import { code, dateTimeParts, equipment, newUid, patientAndStudy, SOP_CLASS, sopCommon, text, writePart10, type Naturalized } from './dicom';
-import type { ExportInput } from './types';
+import { verifiedSignature, type ExportInput } from './types';
 
 export const PDF_SERIES_NUMBER = 902;
 
 export function buildEncapsulatedPdf(input: ExportInput, pdf: Uint8Array, uids: { series?: string; instance?: string } = {}): Uint8Array {
   const t = dateTimeParts(input.generatedAt);
-  const signed = input.signature.state === 'signed' && !input.signature.amendmentOpen;
+  const signed = verifiedSignature(input.signature) !== null;
   // The document's bytes, padded to an even length as OB values are (Encapsulated Document Length keeps the real one).
   const doc = new Uint8Array(pdf.byteLength + (pdf.byteLength % 2));
   doc.set(pdf);

@@ -11,7 +11,7 @@ import {
   code, dateTimeParts, equipment, LOCAL_SCHEME, LOCAL_SCHEME_IDENTIFICATION, newUid, patientAndStudy, personName, SOP_CLASS, sopCommon, text, uidFromText, writePart10,
   type CodeItem, type Naturalized,
 } from './dicom';
-import type { ExportInput } from './types';
+import { verifiedSignature, type ExportInput } from './types';
 
 export const SR_SERIES_NUMBER = 900;
 
@@ -125,7 +125,7 @@ export function buildSr(input: ExportInput, uids: { series?: string; instance?: 
   const src = input.source;
   const sourceRef = { ReferencedSOPClassUID: src.sopClassUid, ReferencedSOPInstanceUID: src.sopInstanceUid };
   const a = input.analysis;
-  const signed = input.signature.state === 'signed' && !input.signature.amendmentOpen ? input.signature : null;
+  const signed = verifiedSignature(input.signature);
 
   // Observer context (TID 1001): the model as a device, then the reader as a person.
   const observers: Naturalized[] = [];
@@ -150,7 +150,8 @@ export function buildSr(input: ExportInput, uids: { series?: string; instance?: 
 
   const groups: Naturalized[] = [];
   if (a) {
-    const params = a.threshold !== null ? [`operating threshold ${a.threshold} (TB score)`] : [];
+    const params = a.threshold !== null ? [`operating threshold ${a.threshold} (TB score; ${a.thresholdOrigin ?? 'pack default'})`] : [];
+    if (a.siteHead !== null) params.push(`TB score by site head ${a.siteHead} (logistic regression over the model's embedding, fitted at this site); the model's own TB score ${a.baseTbScore}`);
     const evaluations: Naturalized[] = [
       codeItem('CONTAINS', CODES.modelClass, local(a.label.toUpperCase().replace(/[^A-Z0-9]+/g, '_').slice(0, 16) || 'UNKNOWN', text(a.label, 64))),
     ];

@@ -24,8 +24,29 @@ export interface ReportSection {
 }
 
 export type SignatureInfo =
-  | { state: 'signed'; signerName: string; signedAt: string; contentSha256: string | null; sequence: number; amendmentOpen: boolean }
+  | {
+      state: 'signed';
+      signerName: string;
+      signedAt: string;
+      contentSha256: string | null;
+      sequence: number;
+      amendmentOpen: boolean;
+      /**
+       * the signature's snapshot holds exactly the case's images, and the exported image with the annotation version
+       * and pixels exported: what is exported is what was signed
+       */
+      coversExport: boolean;
+    }
   | { state: 'unsigned' };
+
+/**
+ * The signature an export may present as verified (PDF signature block, SR COMPLETE/VERIFIED with the verifying
+ * observer, encapsulated PDF VERIFIED): signed, no amendment open, and covering exactly what is exported. Anything
+ * else is a draft.
+ */
+export function verifiedSignature(s: SignatureInfo): Extract<SignatureInfo, { state: 'signed' }> | null {
+  return s.state === 'signed' && !s.amendmentOpen && s.coversExport ? s : null;
+}
 
 export interface ExportInput {
   /** when this export was made (ISO 8601, UTC) */
@@ -75,10 +96,16 @@ export interface ExportInput {
   analysis: {
     analysisId: number;
     model: { name: string; version: string; sha256: string; ep: string };
+    /** the TB score in force (a site head's where one is in force; the signed one for a signed case) */
     tbScore: number;
-    /** the operating threshold in force for the model (core/triage) */
+    /** the pack's own TB score (the AI's original reading) */
+    baseTbScore: number;
+    /** the operating threshold in force, and where it comes from ("pack default", "site calibration version N") */
     threshold: number | null;
-    /** the triage flag: the score is at or above that threshold */
+    thresholdOrigin: string | null;
+    /** the site head that produced tbScore; null: the pack's own score */
+    siteHead: number | null;
+    /** the triage flag (core/triage): tbScore is at or above that threshold */
     flagged: boolean;
     label: string;
     probabilities: { name: string; p: number }[];
@@ -97,6 +124,8 @@ export interface ExportInput {
   lungOutlines: { right: [number, number][]; left: [number, number][] } | null;
   report: { sections: ReportSection[]; status: string; updatedAt: string | null } | null;
   signature: SignatureInfo;
+  /** the signed case this case follows (opened for an image that arrived after it was signed), and this case's follow-ups */
+  caseLinks: { followsCaseId: number | null; followUpCaseIds: number[] };
   audit: { at: string; actor: string; action: string; details: Record<string, unknown> }[];
   /** what the reader of the export should know: missing report, generated identity, missing analysis */
   notes: string[];

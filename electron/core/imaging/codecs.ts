@@ -4,27 +4,30 @@
 // node's module resolution, so it also works from a bundle that keeps packages external, as our esbuild build
 // does) unless `configureImaging({ wasmPath })` names it explicitly (e.g. app.asar.unpacked in a packaged app).
 //
-// Decoding runs in a worker thread (one, started on first use, kept while the process lives, unref'd when idle):
-// a malformed codestream can make a codec loop for minutes (seen with OpenJPH on fuzzed HTJ2K), and WebAssembly
-// cannot be interrupted, so a decode that passes the time limit terminates the worker and fails with
-// DICOM_DECODE_FAILED; the next decode starts a new worker. It also keeps the Electron main thread responsive.
-// The worker's code is an inline CommonJS string (no extra file for the bundler to know about).
+// Decoding runs in a decode lane (./lane: one worker thread, one frame at a time, started on first use, unref'd when
+// idle): a malformed codestream can make a codec loop for minutes (seen with OpenJPH on fuzzed HTJ2K), and
+// WebAssembly cannot be interrupted, so a decode that passes the time limit ends the thread and fails with
+// DICOM_DECODE_FAILED; the next decode starts a new one. It also keeps the Electron main thread responsive.
+// Before a frame gets here, dicom.ts has checked the size its codestream declares (./codestream).
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type * as DcmjsCodecs from 'dcmjs-codecs';
+import { DecodeLane } from './lane';
 
 const require = createRequire(import.meta.url);
 
 export interface ImagingConfig {
   /** absolute path of dcmjs-native-codecs.wasm; default: found inside node_modules/dcmjs-codecs/build */
   wasmPath?: string;
-  /** longest a single compressed frame may take to decode before it is abandoned (default 30 s) */
+  /** longest one file's decoding (a compressed frame, a PNG, a JPEG) may take before it is stopped (default 10 s) */
   decodeTimeoutMs?: number;
 }
 
-let decodeTimeoutMs = 30_000;
+/** Longest one file's decoding may take before it is stopped, unless configured otherwise. */
+export const DEFAULT_DECODE_TIMEOUT_MS = 10_000;
+
+let decodeTimeoutMs = DEFAULT_DECODE_TIMEOUT_MS;
 
 let configuredWasmPath: string | undefined;
 let codecsModule: typeof DcmjsCodecs | undefined;
@@ -125,103 +128,58 @@ parentPort.on('message', async (m) => {
 });
 `;
 
-interface Pending {
-  resolve: (b: Uint8Array) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-}
+/** The codec thread's JavaScript heap: the codecs' memory is WebAssembly's, bounded by the frame size checks. */
+const CODEC_HEAP_MB = 96;
 
-let worker: Worker | undefined;
-let nextId = 1;
-const pending = new Map<number, Pending>();
-
-function failAll(worker: Worker, error: Error): void {
-  for (const [id, p] of pending) {
-    clearTimeout(p.timer);
-    p.reject(error);
-    pending.delete(id);
-  }
-  worker.removeAllListeners();
-}
-
-function startWorker(): Worker {
-  const wasmPath = resolveWasmPath();
-  if (!fs.existsSync(wasmPath)) throw new Error(`the image codecs' WebAssembly file is missing: ${wasmPath}`);
-  const w = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { modulePath: require.resolve('dcmjs-codecs'), wasmPath },
-    // plain CommonJS worker: do not inherit loaders such as tsx
-    execArgv: [],
-  });
-  w.on('message', (m: { id: number; decoded?: Uint8Array; error?: string }) => {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    clearTimeout(p.timer);
-    if (pending.size === 0) w.unref();
-    if (m.decoded) p.resolve(m.decoded);
-    else p.reject(new Error(m.error ?? 'the codec failed'));
-  });
-  w.on('error', (e) => {
-    if (worker === w) worker = undefined;
-    failAll(w, e instanceof Error ? e : new Error(String(e)));
-  });
-  w.on('exit', (code) => {
-    if (worker === w) worker = undefined;
-    failAll(w, new Error(`the codec worker stopped (exit code ${code})`));
-  });
-  w.unref();
-  return w;
-}
+const lane = new DecodeLane({
+  source: WORKER_SOURCE,
+  workerData: () => {
+    const wasmPath = resolveWasmPath();
+    // A worker that cannot start throws here, which rejects the decode with that error.
+    if (!fs.existsSync(wasmPath)) throw new Error(`the image codecs' WebAssembly file is missing: ${wasmPath}`);
+    return { modulePath: require.resolve('dcmjs-codecs'), wasmPath };
+  },
+  resourceLimits: { maxOldGenerationSizeMb: CODEC_HEAP_MB },
+});
 
 /** Stop the codec worker (a later decode starts a new one). */
 export function stopWorker(): void {
-  const w = worker;
-  worker = undefined;
-  if (w) {
-    failAll(w, new Error('the codec worker was stopped'));
-    void w.terminate();
-  }
+  lane.stop();
+}
+
+/** The per-file time limit for decoding, in milliseconds (configureImaging). */
+export function decodeTimeLimitMs(): number {
+  return decodeTimeoutMs;
+}
+
+/** Compressed frames handed to the codec thread since the start (each refused before decoding is not one). */
+export function codecJobs(): number {
+  return lane.jobs;
 }
 
 /**
  * Decode one compressed frame to interleaved little-endian samples (1 byte per sample for 8-bit data, 2 for
  * 9-16 bit), in the codec worker. Rejects with the codec's message, or after the time limit.
  */
-export function decodeFrame(kind: CodecKind, encoded: Uint8Array, spec: FrameSpec): Promise<Uint8Array> {
-  return new Promise<Uint8Array>((resolve, reject) => {
-    // A worker that cannot start throws here, which rejects this promise with that error.
-    const w = worker ?? (worker = startWorker());
-    const id = nextId++;
-    const timer = setTimeout(() => {
-      if (!pending.has(id)) return;
-      pending.delete(id);
-      reject(new Error(`decoding took longer than ${Math.round(decodeTimeoutMs / 1000)} s and was abandoned (malformed codestream?)`));
-      // WebAssembly cannot be interrupted: end the worker; the other requests in it fail and can be retried.
-      if (worker === w) worker = undefined;
-      failAll(w, new Error('the codec worker was restarted after a decode timed out'));
-      void w.terminate();
-    }, decodeTimeoutMs);
-    pending.set(id, { resolve, reject, timer });
-    w.ref();
-    const copy = encoded.slice(); // its own buffer, transferred
-    w.postMessage(
-      {
-        id,
-        fn: DECODERS[kind],
-        encoded: copy,
-        spec: {
-          width: spec.columns,
-          height: spec.rows,
-          bitsAllocated: spec.bitsAllocated,
-          bitsStored: spec.bitsStored,
-          samplesPerPixel: 1,
-          pixelRepresentation: spec.pixelRepresentation,
-          planarConfiguration: 0,
-          photometricInterpretation: spec.photometric,
-        },
+export async function decodeFrame(kind: CodecKind, encoded: Uint8Array, spec: FrameSpec): Promise<Uint8Array> {
+  const copy = encoded.slice(); // its own buffer, transferred
+  const reply = await lane.run(
+    {
+      fn: DECODERS[kind],
+      encoded: copy,
+      spec: {
+        width: spec.columns,
+        height: spec.rows,
+        bitsAllocated: spec.bitsAllocated,
+        bitsStored: spec.bitsStored,
+        samplesPerPixel: 1,
+        pixelRepresentation: spec.pixelRepresentation,
+        planarConfiguration: 0,
+        photometricInterpretation: spec.photometric,
       },
-      [copy.buffer],
-    );
-  });
+    },
+    [copy.buffer],
+    decodeTimeoutMs,
+  );
+  return reply.decoded as Uint8Array;
 }

@@ -17,12 +17,14 @@
 //   deterministic 2.25 UIDs from the file's hash.
 // - A Modality LUT Sequence is not applied (Rescale Slope/Intercept are); radiographs rarely carry one.
 import zlib from 'node:zlib';
+import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import type * as DicomParserNs from 'dicom-parser';
 import type { DataSet, Element } from 'dicom-parser';
 import { AppError } from '../errors';
 import { decodeFrame, type CodecKind } from './codecs';
-import { MAX_DIMENSION, MAX_INFLATED_BYTES } from './limits';
+import { j2kImageSize, jpegFrameSize, type DeclaredSize } from './codestream';
+import { checkDeclaredSize, MAX_INFLATED_BYTES } from './limits';
 import { computeDefaultWindow, fullRangeWindow, statsFromHistogram } from './pixels';
 import { checkScope, type ScopeEvidence } from './scope';
 import { PART10_PREAMBLE, guessRawDicomSyntax } from './sniff';
@@ -30,6 +32,7 @@ import type { DecodedImage, DicomAttributes, WindowPresetDef } from './types';
 
 const require = createRequire(import.meta.url);
 const dicomParser = require('dicom-parser') as typeof DicomParserNs;
+const inflateRaw = promisify(zlib.inflateRaw) as (buf: Uint8Array, options: zlib.ZlibOptions) => Promise<Buffer>;
 
 
 type SyntaxKind = 'native' | 'native-encapsulated' | CodecKind | 'unsupported';
@@ -145,18 +148,47 @@ function errorText(e: unknown): string {
 
 const TRUNCATION = /past end|overread|overrun|end of buffer|premature|not found|missing end|unexpected end/i;
 
-function parse(bytes: Uint8Array, name: string, rawSyntax: string | null): DataSet {
-  const inflater = (array: Uint8Array, position: number): Uint8Array => {
-    let inflated: Buffer;
-    try {
-      inflated = zlib.inflateRawSync(array.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
-    } catch (e) {
-      throw new AppError('DICOM_CORRUPT', `${name}: the deflated DICOM data set cannot be inflated (${(e as Error).message}).`, { cause: e });
+const DEFLATED = '1.2.840.10008.1.2.1.99';
+
+/**
+ * A Part 10 file whose transfer syntax is deflated, inflated off the main thread (zlib on libuv's thread pool) and cut
+ * off at MAX_INFLATED_BYTES: the whole file as dicom-parser expects it after inflation. Null for every other file
+ * (and for a file whose header cannot be read: parse() says why).
+ */
+async function inflateDeflated(bytes: Uint8Array, name: string): Promise<Uint8Array | null> {
+  let meta: DataSet & { position?: number };
+  try {
+    meta = dicomParser.readPart10Header(bytes) as DataSet & { position?: number };
+  } catch {
+    return null;
+  }
+  const uid = (meta.string?.('x00020010') ?? '').replace(/\0/g, '').trim();
+  const position = meta.position;
+  if (uid !== DEFLATED || position === undefined || position > bytes.length) return null;
+  let inflated: Buffer;
+  try {
+    inflated = await inflateRaw(bytes.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new AppError(
+        'FILE_TOO_LARGE',
+        `${name}: the deflated DICOM data set inflates to more than ${Math.round(MAX_INFLATED_BYTES / 2 ** 20)} MB, more than any accepted image needs (a decompression bomb?); it was refused.`,
+        { cause: e },
+      );
     }
-    const full = new Uint8Array(position + inflated.length);
-    full.set(array.subarray(0, position), 0);
-    full.set(inflated, position);
-    return full;
+    throw new AppError('DICOM_CORRUPT', `${name}: the deflated DICOM data set cannot be inflated (${(e as Error).message}).`, { cause: e });
+  }
+  const full = new Uint8Array(position + inflated.length);
+  full.set(bytes.subarray(0, position), 0);
+  full.set(inflated, position);
+  return full;
+}
+
+function parse(bytes: Uint8Array, name: string, rawSyntax: string | null, inflated: Uint8Array | null): DataSet {
+  const inflater = (): Uint8Array => {
+    // inflateDeflated() did the work before parsing; a deflated syntax it did not see is a header it could not read
+    if (!inflated) throw new AppError('DICOM_CORRUPT', `${name}: the deflated DICOM data set has no readable file meta information.`);
+    return inflated;
   };
   try {
     const options: DicomParserNs.ParseDicomOptions & { inflater: typeof inflater } = { inflater };
@@ -370,8 +402,25 @@ function readPixelModule(r: Reader, name: string): PixelModule {
 }
 
 function checkDimensions(pm: PixelModule, name: string): void {
-  if (pm.rows > MAX_DIMENSION || pm.columns > MAX_DIMENSION) {
-    throw new AppError('FILE_TOO_LARGE', `${name}: ${pm.columns} x ${pm.rows} pixels is larger than the ${MAX_DIMENSION} x ${MAX_DIMENSION} limit.`);
+  checkDeclaredSize(pm.columns, pm.rows, name, 'DICOM header (Columns x Rows)');
+}
+
+/**
+ * The size the compressed frame's own header declares (what its codec would allocate), checked against the limits
+ * and against the DICOM header's Rows and Columns, before the frame is decoded. RLE has no size of its own: its
+ * decoder fills exactly Rows x Columns.
+ */
+function checkFrameHeader(kind: CodecKind, syntaxName: string, frame: Uint8Array, pm: PixelModule, name: string): void {
+  if (kind === 'rle') return;
+  const declared: DeclaredSize | null = kind === 'jpeg' || kind === 'jpegls' ? jpegFrameSize(frame) : j2kImageSize(frame);
+  const what = kind === 'jpeg2000' || kind === 'htj2k' ? 'JPEG 2000 image header (SIZ)' : 'JPEG frame header (SOF)';
+  if (!declared) throw new AppError('DICOM_DECODE_FAILED', `${name}: the ${syntaxName} pixel data cannot be decoded (its frame has no readable ${what}).`);
+  checkDeclaredSize(declared.width, declared.height, name, `compressed frame's ${what}`);
+  if (declared.width !== pm.columns || declared.height !== pm.rows) {
+    throw new AppError(
+      'DICOM_DECODE_FAILED',
+      `${name}: the ${syntaxName} pixel data cannot be decoded: its ${what} declares ${declared.width} x ${declared.height} pixels, but the DICOM header says ${pm.columns} x ${pm.rows} (refused before decoding).`,
+    );
   }
 }
 
@@ -539,6 +588,7 @@ async function readPixels(ds: DataSet, syntax: SyntaxInfo, uid: string, pm: Pixe
       : normalise(uint16View(frame, 0, n), n, shift, pm.bitsStored, signed);
   }
 
+  checkFrameHeader(syntax.kind as CodecKind, syntax.name, frame, pm, name);
   let decoded: Uint8Array;
   try {
     decoded = await decodeFrame(syntax.kind as CodecKind, frame, {
@@ -667,7 +717,7 @@ export async function decodeDicom(input: Uint8Array, name: string, format: 'dico
       rawSyntax = null;
     }
   }
-  const ds = parse(bytes, name, rawSyntax);
+  const ds = parse(bytes, name, rawSyntax, rawSyntax === null ? await inflateDeflated(bytes, name) : null);
   const r = new Reader(ds);
   const uid = (ds.string('x00020010') ?? rawSyntax ?? '').replace(/\0/g, '').trim();
   const attrs = readAttributes(r);

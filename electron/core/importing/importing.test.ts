@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { CaseStore, blobDirFor } from '../store/index';
-import { importBytes, importFile, importPaths, expandPaths, uidFromHash } from './index';
+import { importBytes, importFile, importPaths, expandPaths, uidFromHash, type BatchItemResult } from './index';
 import { AppError } from '../errors';
 import { tempDbPath, tempDir, datasetsDir } from '../../testing/index';
 
@@ -103,10 +104,62 @@ test('folders are imported recursively; a failure does not stop the batch', asyn
   const store = CaseStore.open(tempDbPath());
   const results = [];
   for await (const r of importPaths(store, [dir, path.join(dir, 'nope.dcm')])) results.push(r);
-  assert.equal(results.length, 4);
+  assert.equal(results.length, 5);
   assert.equal(results.filter((r) => r.ok).length, 2);
-  assert.deepEqual(results.filter((r) => !r.ok).map((r) => (r.ok ? '' : r.error.code)).sort(), ['FILE_UNREADABLE', 'NOT_AN_IMAGE']);
+  assert.deepEqual(results.filter((r) => !r.ok && !('skipped' in r)).map((r) => (r.ok ? '' : r.error.code)).sort(), ['FILE_UNREADABLE', 'NOT_AN_IMAGE']);
+  // the hidden file is not imported, and the batch says so
+  const hidden = results.find((r) => !r.ok && 'skipped' in r);
+  assert.ok(hidden && !hidden.ok && hidden.error.code === 'HIDDEN' && hidden.file.endsWith('.hidden.png'));
   store.close();
+});
+
+test('a folder of symbolic links: links are followed, each file once, loops and broken links reported with a reason', async () => {
+  const real = tempDir();
+  fs.writeFileSync(path.join(real, 'one.png'), pngBytes(10, 10, 4));
+  fs.mkdirSync(path.join(real, 'sub'));
+  fs.writeFileSync(path.join(real, 'sub', 'two.png'), pngBytes(10, 10, 5));
+  const links = tempDir();
+  fs.symlinkSync(path.join(real, 'one.png'), path.join(links, 'a-one.png'));
+  fs.symlinkSync(path.join(real, 'one.png'), path.join(links, 'b-one-again.png'));
+  fs.symlinkSync(path.join(real, 'sub'), path.join(links, 'c-sub'));
+  fs.symlinkSync(links, path.join(links, 'd-loop')); // a link to the folder itself
+  fs.symlinkSync(path.join(real, 'gone.png'), path.join(links, 'e-broken.png'));
+  fs.symlinkSync(path.join(links, 'f-self'), path.join(links, 'f-self')); // a link to itself
+  const store = CaseStore.open(tempDbPath());
+  try {
+    const results: BatchItemResult[] = [];
+    for await (const r of importPaths(store, [links])) results.push(r);
+    const byName = (name: string) => results.find((r) => path.basename(r.file) === name)!;
+    const imported = results.filter((r) => r.ok && r.outcome.status === 'imported').map((r) => path.basename(r.file)).sort();
+    assert.deepEqual(imported, ['a-one.png', 'two.png'], 'a file behind a link and a folder behind a link are imported');
+    const reason = (name: string) => {
+      const r = byName(name);
+      assert.ok(r && !r.ok, `${name}: ${JSON.stringify(r)}`);
+      return { code: r.error.code, skipped: 'skipped' in r, message: r.error.message };
+    };
+    assert.deepEqual({ ...reason('b-one-again.png'), message: undefined }, { code: 'SAME_FILE', skipped: true, message: undefined });
+    assert.match(reason('b-one-again.png').message, /same file as .*a-one\.png/);
+    assert.equal(reason('d-loop').code, 'LINK_LOOP');
+    assert.equal(reason('d-loop').skipped, true);
+    assert.match(reason('d-loop').message, /already walks/);
+    assert.equal(reason('e-broken.png').code, 'LINK_BROKEN');
+    assert.equal(reason('e-broken.png').skipped, false, 'a broken link is a file that could not be read');
+    assert.match(reason('e-broken.png').message, /gone\.png, which does not exist/);
+    assert.equal(reason('f-self').code, 'LINK_BROKEN');
+    assert.match(reason('f-self').message, /never ends/);
+    assert.equal(results.length, 6, 'every entry is accounted for');
+  } finally {
+    store.close();
+  }
+});
+
+test('a pipe or other special file in a folder is reported, never read (reading a pipe would wait forever)', { skip: process.platform === 'win32' ? 'no named pipes in the file system on Windows' : false }, async () => {
+  const dir = tempDir();
+  const fifo = path.join(dir, 'pipe.dcm');
+  const made = spawnSync('mkfifo', [fifo]);
+  if (made.status !== 0) return;
+  const { unreadable } = expandPaths([dir]);
+  assert.deepEqual(unreadable.map((u) => [path.basename(u.path), u.code]), [['pipe.dcm', 'NOT_A_FILE']]);
 });
 
 test('a batch stops at the next file when cancelled', async () => {

@@ -120,8 +120,8 @@ export async function importBytes(store: CaseStore, bytes: Uint8Array, name: str
 
 function commitRecord(store: CaseStore, rec: NewImageRecord, pixelSha: string): ImportOutcome {
   try {
-    const { caseId, imageId } = store.insertImage(rec);
-    return { status: 'imported', caseId, imageId, sopInstanceUid: rec.image.sopInstanceUid };
+    const { caseId, imageId, followsCaseId } = store.insertImage(rec);
+    return { status: 'imported', caseId, imageId, sopInstanceUid: rec.image.sopInstanceUid, ...(followsCaseId !== null ? { followsCaseId } : {}) };
   } catch (e) {
     // Another import of the same image may have committed between our check and our insert.
     const again = store.findDuplicate(rec.image.sopInstanceUid, pixelSha);
@@ -156,31 +156,116 @@ export async function importFile(store: CaseStore, file: string): Promise<Import
   return importBytes(store, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
 }
 
-/** Files named by `inputs`, with folders walked recursively (sorted, hidden entries skipped, links not followed). */
-export function expandPaths(inputs: string[]): { files: string[]; missing: string[] } {
-  const files: string[] = [];
-  const missing: string[] = [];
-  const walk = (p: string) => {
-    const st = fs.lstatSync(p);
-    if (st.isDirectory()) {
-      for (const name of fs.readdirSync(p).sort()) {
-        if (!name.startsWith('.')) walk(path.join(p, name));
-      }
-    } else if (st.isFile()) files.push(p);
-  };
-  for (const input of inputs) {
-    if (!fs.existsSync(input)) missing.push(input);
-    else walk(input);
-  }
-  return { files, missing };
+/** An entry a batch did not import, and why (reported beside the imported and failed files). */
+export interface SkippedEntry {
+  path: string;
+  code: 'HIDDEN' | 'SAME_FILE' | 'LINK_LOOP';
+  message: string;
 }
 
-export type BatchItemResult = { file: string } & ({ ok: true; outcome: ImportOutcome } | { ok: false; error: { code: string; message: string } });
+/** An entry that should have been a file to import and cannot be read as one. */
+export interface UnreadableEntry {
+  path: string;
+  code: 'FILE_UNREADABLE' | 'LINK_BROKEN' | 'NOT_A_FILE';
+  message: string;
+}
+
+/**
+ * Files named by `inputs`, with folders walked recursively in sorted order. Symbolic links are followed, to files and
+ * to folders (a clinic may keep a folder of links to images on another disk), safely: each folder is entered once,
+ * known by its device and inode, so a link back to a folder being walked is a loop that is reported and not
+ * followed; a file reached twice (through a link and directly) is listed once. Hidden entries are skipped, broken
+ * links and entries that are not regular files (sockets, pipes, devices: reading a pipe would wait forever) are
+ * unreadable; each is reported with its reason, never dropped silently.
+ */
+export function expandPaths(inputs: string[]): { files: string[]; missing: string[]; skipped: SkippedEntry[]; unreadable: UnreadableEntry[] } {
+  const files: string[] = [];
+  const missing: string[] = [];
+  const skipped: SkippedEntry[] = [];
+  const unreadable: UnreadableEntry[] = [];
+  const seenDirs = new Map<string, string>();
+  const seenFiles = new Map<string, string>();
+  const idOf = (st: fs.Stats) => `${st.dev}:${st.ino}`;
+  // An explicit stack (deep trees cannot overflow the call stack); children pushed in reverse to pop in order.
+  const stack: { p: string; top: boolean }[] = inputs.map((p) => ({ p, top: true })).reverse();
+  while (stack.length > 0) {
+    const { p, top } = stack.pop()!;
+    let link: fs.Stats;
+    try {
+      link = fs.lstatSync(p);
+    } catch (e) {
+      if (top && (e as NodeJS.ErrnoException).code === 'ENOENT') missing.push(p);
+      else unreadable.push({ path: p, code: 'FILE_UNREADABLE', message: `${p} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).` });
+      continue;
+    }
+    let st = link;
+    if (link.isSymbolicLink()) {
+      try {
+        st = fs.statSync(p);
+      } catch (e) {
+        let target = '?';
+        try {
+          target = fs.readlinkSync(p);
+        } catch {
+          /* the link itself vanished: keep '?' */
+        }
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'ELOOP' ? 'a chain of links that never ends' : code === 'ENOENT' ? 'which does not exist' : `which cannot be read (${code ?? (e as Error).message})`;
+        unreadable.push({ path: p, code: 'LINK_BROKEN', message: `${p} is a link to ${target}, ${why}.` });
+        continue;
+      }
+    }
+    if (st.isDirectory()) {
+      const id = idOf(st);
+      const first = seenDirs.get(id);
+      if (first !== undefined) {
+        skipped.push({ path: p, code: 'LINK_LOOP', message: `${p} leads to the folder ${first}, which this import already walks (a link loop or a second link to it); it is not walked again.` });
+        continue;
+      }
+      seenDirs.set(id, p);
+      let names: string[];
+      try {
+        names = fs.readdirSync(p).sort();
+      } catch (e) {
+        unreadable.push({ path: p, code: 'FILE_UNREADABLE', message: `The folder ${p} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).` });
+        continue;
+      }
+      for (let i = names.length - 1; i >= 0; i--) {
+        const child = path.join(p, names[i]);
+        if (names[i].startsWith('.')) skipped.push({ path: child, code: 'HIDDEN', message: `${child} is hidden (its name starts with a dot) and is not imported.` });
+        else stack.push({ p: child, top: false });
+      }
+      continue;
+    }
+    if (!st.isFile()) {
+      unreadable.push({ path: p, code: 'NOT_A_FILE', message: `${p} is not a regular file (a socket, pipe or device) and is not read.` });
+      continue;
+    }
+    const id = idOf(st);
+    const first = seenFiles.get(id);
+    if (first !== undefined) {
+      skipped.push({ path: p, code: 'SAME_FILE', message: `${p} is the same file as ${first} (through a link); it is imported once.` });
+      continue;
+    }
+    seenFiles.set(id, p);
+    files.push(p);
+  }
+  return { files, missing, skipped, unreadable };
+}
+
+export type BatchItemResult = { file: string } & (
+  | { ok: true; outcome: ImportOutcome }
+  | { ok: false; error: { code: string; message: string } }
+  /** not imported on purpose (hidden, the same file twice, a link loop): nothing was lost */
+  | { ok: false; skipped: true; error: { code: string; message: string } }
+);
 
 /** Import many paths one file at a time; a failure is reported and the batch goes on. Stops early on `signal`. */
 export async function* importPaths(store: CaseStore, inputs: string[], signal?: AbortSignal): AsyncGenerator<BatchItemResult> {
-  const { files, missing } = expandPaths(inputs);
+  const { files, missing, skipped, unreadable } = expandPaths(inputs);
   for (const m of missing) yield { file: m, ok: false, error: { code: 'FILE_UNREADABLE', message: `${m} does not exist.` } };
+  for (const u of unreadable) yield { file: u.path, ok: false, error: { code: u.code, message: u.message } };
+  for (const k of skipped) yield { file: k.path, ok: false, skipped: true, error: { code: k.code, message: k.message } };
   for (const file of files) {
     if (signal?.aborted) return;
     try {

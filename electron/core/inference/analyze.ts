@@ -7,6 +7,7 @@ import { decodeImage } from '../imaging/index';
 import type { DecodedImage } from '../imaging/types';
 import type { Analyzer, ExecutionProvider } from './pack';
 import { preprocessImage, type Letterbox } from './preprocess';
+import { measureLungFields, outOfScopeMessage, scopeVerdict, type ScopeVerdict } from './scope';
 import {
   assignZones, boxToSource, decodeCenterNet, evidenceGrid, lungLabelMap, lungMasks, lungPolygon, nmsByClass, softmax,
   type Box, type EvidenceGrid, type LungMasks, type LungZone, type Point, type Probability,
@@ -45,6 +46,15 @@ export interface AnalysisDetail {
   labels: Uint8Array;
   /** softmax over class_names */
   probs: number[];
+  /** whether the image may be scored at all (two plausible lung fields; see ./scope), with the measures */
+  scope: ScopeVerdict;
+  /**
+   * The pack's embedding of the image (the lung-pooled features a site head reads; manifest.embedding), or null
+   * when the pack has none. A copy, not a view of ONNX Runtime's buffer.
+   */
+  embedding: Float32Array | null;
+  /** ln(p / (1 − p)) of the TB probability, from the logits (exact where p rounds to 0 or 1) */
+  baseLogit: number;
 }
 
 const ms = (a: number, b: number) => Math.round((b - a) * 100) / 100;
@@ -56,6 +66,11 @@ export const CANDIDATE_FLOOR = 0.02;
 export interface AnalyzeOptions {
   /** lowest box score returned (default: the pack's det_decode.suggested_display_score) */
   minBoxScore?: number;
+  /**
+   * 'enforce' (default): an image out of scope (no two plausible lung fields) is refused with OUT_OF_SCOPE and gets
+   * no score. 'report': the reading is returned with the verdict beside it, for evaluating the rule itself.
+   */
+  scope?: 'enforce' | 'report';
 }
 
 export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage, decodeMs = 0, opts: AnalyzeOptions = {}): Promise<AnalysisDetail> {
@@ -71,6 +86,8 @@ export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage,
 
   const probs = softmax(out.cls_logits.data);
   const tbScore = 100 * probs[m.tb_class_index];
+  const baseLogit = tbLogit(out.cls_logits.data, m.tb_class_index);
+  const embedding = m.embedding && out[m.embedding.name] ? Float32Array.from(out[m.embedding.name].data) : null;
   const threshold = m.operating_point.tb_score_threshold;
   let label = m.class_names[m.tb_class_index];
   if (tbScore < threshold) {
@@ -94,6 +111,8 @@ export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage,
   const ri = m.lung_class_names.indexOf('right_lung');
   const li = m.lung_class_names.indexOf('left_lung');
   const masks = lungMasks(labels, g.size, ri < 0 ? 1 : ri, li < 0 ? 2 : li);
+  const scope = scopeVerdict(decoded, measureLungFields(input, out.lung_logits.data, nL, L, masks, g, ri < 0 ? 1 : ri, li < 0 ? 2 : li));
+  if (!scope.inScope && (opts.scope ?? 'enforce') === 'enforce') throw new AppError('OUT_OF_SCOPE', outOfScopeMessage(scope.reasons));
   const lungs = { right: lungPolygon(masks.right, g), left: lungPolygon(masks.left, g) };
   const zones = assignZones(boxes, masks, g);
   const evName = m.evidence?.name ?? 'evidence';
@@ -124,7 +143,16 @@ export async function analyzeDetailed(analyzer: Analyzer, decoded: DecodedImage,
     model: { name: m.name, version: m.version, ep: analyzer.ep },
     image: { width: decoded.columns, height: decoded.rows },
   };
-  return { result, geometry: g, masks, labels, probs };
+  return { result, geometry: g, masks, labels, probs, scope, embedding, baseLogit };
+}
+
+/** ln(p / (1 − p)) for p = softmax(logits)[k]: logits[k] − log Σ_{j≠k} e^{logits[j]}, computed stably. */
+export function tbLogit(logits: ArrayLike<number>, k: number): number {
+  let mx = -Infinity;
+  for (let j = 0; j < logits.length; j++) if (j !== k) mx = Math.max(mx, logits[j]);
+  let s = 0;
+  for (let j = 0; j < logits.length; j++) if (j !== k) s += Math.exp(logits[j] - mx);
+  return logits[k] - (mx + Math.log(s));
 }
 
 function r2(v: number): number {

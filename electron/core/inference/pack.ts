@@ -35,6 +35,8 @@ export interface ModelPackInfo {
   detClassNames: string[];
   lungClassNames: string[];
   tbScoreThreshold: number;
+  /** length of the embedding output a site head reads, or null when the pack has none */
+  embeddingDim: number | null;
   displayScore: number;
   createdUtc: string | null;
   intendedUse: string | null;
@@ -153,6 +155,9 @@ export interface PackVerification {
   intendedUse: string | null;
   /** MODEL_CARD.md, when the pack has one */
   modelCard: string | null;
+  /** the pack's operating threshold on the TB score (its default, before any site calibration) */
+  tbScoreThreshold: number;
+  embeddingDim: number | null;
 }
 
 /**
@@ -172,6 +177,8 @@ export function verifyPackFiles(dir: string): PackVerification {
     createdUtc: m.created_utc ?? null,
     intendedUse: m.intended_use ?? null,
     modelCard: fs.existsSync(cardPath) ? cardPath : null,
+    tbScoreThreshold: m.operating_point.tb_score_threshold,
+    embeddingDim: m.embedding?.dim ?? null,
   };
 }
 
@@ -207,6 +214,7 @@ export async function loadModelPack(dir: string, opts: LoadOptions = {}): Promis
     detClassNames: m.det_class_names,
     lungClassNames: m.lung_class_names,
     tbScoreThreshold: m.operating_point.tb_score_threshold,
+    embeddingDim: m.embedding?.dim ?? null,
     displayScore: m.det_decode.suggested_display_score,
     createdUtc: m.created_utc ?? null,
     intendedUse: m.intended_use ?? null,

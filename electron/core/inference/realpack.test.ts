@@ -205,3 +205,23 @@ test('real pack: TBX11K tb0005, flagged by the model with no box at the display 
   const xywh = (b: { x: number; y: number; w: number; h: number }) => ({ x0: b.x, y0: b.y, x1: b.x + b.w, y1: b.y + b.h });
   for (let i = 0; i < r.candidates.length; i++) for (let j = 0; j < i; j++) assert.ok(boxIou(xywh(r.candidates[i]), xywh(r.candidates[j])) <= 0.5);
 });
+
+test('real pack: no chest radiograph of the shared data sets\' test split is refused as out of scope', { skip }, async () => {
+  const manifests = fs.readdirSync(DATA).map((s) => path.join(DATA, s, 'manifest.jsonl')).filter((m) => fs.existsSync(m) && !m.includes('dicom_samples'));
+  const rows = manifests.flatMap((m) => readManifest(m).filter((r) => r._split === 'test'));
+  assert.ok(rows.length > 100, `${rows.length} test rows`);
+  const refused: string[] = [];
+  let lowestConfidence = 1;
+  let smallestField = 1;
+  for (const row of rows) {
+    const { decoded } = await decodeFile(row._path);
+    const { scope } = await analyzeDetailed(analyzer, decoded, 0, { scope: 'report' });
+    if (!scope.inScope) refused.push(`${row.id}: ${scope.reasons.join('; ')}`);
+    if (scope.measures) {
+      lowestConfidence = Math.min(lowestConfidence, scope.measures.confidence);
+      smallestField = Math.min(smallestField, scope.measures.rightArea, scope.measures.leftArea);
+    }
+  }
+  console.log(`  ${rows.length} test images, ${refused.length} refused; lowest field confidence ${lowestConfidence.toFixed(3)}, smallest field ${(100 * smallestField).toFixed(2)}% of the image`);
+  assert.deepEqual(refused, []);
+});

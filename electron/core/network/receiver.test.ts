@@ -13,6 +13,8 @@ import { NetworkService } from './index';
 import { freePort } from './testOrthanc';
 import { brokenImage, srInstance } from './testFixtures';
 import { missingTools } from '../../testing/tools';
+import { makeDicom, testImage } from '../imaging/testFixtures';
+import { createUser, loadSignature, signCase, signoffState } from '../accounts/index';
 
 
 /** Run a dcmtk tool asynchronously (the receiver lives in this process: a sync call would block it). */
@@ -148,4 +150,31 @@ test('a taken port is reported as the receiver status, not thrown; settings are 
   assert.deepEqual(other.settings().receiver, { enabled: true, aeTitle: 'SECOND', port, whitelist: [] });
   await assert.rejects(other.setSettings({ receiver: { enabled: true, aeTitle: 'A\\B', port: 104, whitelist: [] }, autoSendOnSign: false }), /NETWORK_SETTINGS_INVALID|backslash/);
   await assert.rejects(other.setSettings({ receiver: { enabled: true, aeTitle: 'WAYTOOLONGAETITLE1', port: 104, whitelist: [] }, autoSendOnSign: false }), /16 characters/);
+});
+
+test('an image pushed for a study whose case is signed opens a follow-up case; the signed case and its signature are untouched', { skip: missingTools('storescu', 'echoscu') }, async () => {
+  const { store, port, ns } = await station();
+  const study = { StudyInstanceUID: '2.25.4242', PatientID: 'P4242', PatientName: 'LATE^ARRIVAL', SeriesInstanceUID: '2.25.4242.1' };
+  const first = path.join(dir, 'first.dcm');
+  const second = path.join(dir, 'second.dcm');
+  fs.writeFileSync(first, makeDicom({ rows: 64, columns: 64, bitsStored: 12, pixels: testImage(64, 64, 12, 1), attrs: { ...study, SOPInstanceUID: '2.25.4242.1.1' } }));
+  fs.writeFileSync(second, makeDicom({ rows: 64, columns: 64, bitsStored: 12, pixels: testImage(64, 64, 12, 2), attrs: { ...study, SOPInstanceUID: '2.25.4242.1.2' } }));
+  assert.equal((await dcmtk('storescu', ['-aet', 'XRAYROOM1', '-aec', 'CXRSTATION', '127.0.0.1', String(port), first])).code, 0);
+  await ns.receiverIdle();
+  const caseId = ns.repo.listReceived(1)[0].caseId!;
+  const admin = await createUser(store.db, { username: 'admin', displayName: 'Admin', role: 'administrator', password: 'admin-pass-1' }, { userId: null, username: 'admin' }, { firstAdministrator: true });
+  const rad = await createUser(store.db, { username: 'rad', displayName: 'Dr Rad', role: 'radiologist', password: 'rad-pass-123' }, { userId: admin.id, username: 'admin' });
+  const signedState = signCase(store.db, caseId, { userId: rad.id, username: 'rad', displayName: 'Dr Rad', role: 'radiologist' });
+
+  const sent = await dcmtk('storescu', ['-aet', 'XRAYROOM1', '-aec', 'CXRSTATION', '127.0.0.1', String(port), second]);
+  assert.equal(sent.code, 0, sent.out);
+  await ns.receiverIdle();
+  const rec = ns.repo.listReceived(1)[0];
+  assert.equal(rec.outcome, 'imported');
+  assert.notEqual(rec.caseId, caseId);
+  assert.equal(store.getCase(rec.caseId!).followsCaseId, caseId);
+  assert.equal(store.getCase(caseId).images.length, 1, 'the signed case holds what was signed');
+  const after = signoffState(store.db, caseId);
+  assert.deepEqual([after.status, after.locked, after.signatures.length, after.signatures[0].contentSha256], ['signed', true, 1, signedState.signatures[0].contentSha256]);
+  assert.equal(loadSignature(store.db, after.signatures[0].id).intact, true);
 });

@@ -277,8 +277,9 @@ export class NetworkRepo {
     return { studyInstanceUid: row.study_instance_uid, patientId: row.patient_id };
   }
 
+  /** The study's latest case (a signed case's follow-up comes after it), or null when the study is not here. */
   caseOfStudy(studyInstanceUid: string): number | null {
-    const row = this.db.prepare('SELECT id FROM studies WHERE study_instance_uid = ?').get(studyInstanceUid) as { id: number } | undefined;
+    const row = this.db.prepare('SELECT id FROM studies WHERE study_instance_uid = ? ORDER BY id DESC LIMIT 1').get(studyInstanceUid) as { id: number } | undefined;
     return row?.id ?? null;
   }
 }

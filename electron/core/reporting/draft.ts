@@ -2,7 +2,7 @@
 // naturally (numbers as words, singular and plural, lists with "and") and say nothing the facts do not support: no
 // lesion type that no finding carries, no lesion text when the reader rejected every proposal, no view the file does
 // not state. Pure and deterministic.
-import { isTbPositive, type ImageFacts, type LesionKind, type ReportFacts, type ReportFinding } from './facts';
+import { isTbPositive, thresholdOrigin, type ImageFacts, type LesionKind, type ReportFacts, type ReportFinding } from './facts';
 import { ZONES, type Side, type Zone } from './zones';
 import { joinWords, zonePhrase } from '../../contract/presentation';
 
@@ -140,7 +140,9 @@ export function aiScoreText(im: ImageFacts): string {
   if (!im.ai) return 'No AI reading is available for this image.';
   const [s, t] = formatScore(im.ai.tbScore, im.ai.threshold);
   const side = isTbPositive(im.ai) ? 'at or above' : 'below';
-  return `${s} of 100, ${side} the operating threshold of ${t} (model ${im.ai.modelName} ${im.ai.modelVersion}).`;
+  if (im.ai.thresholdSource !== 'site') return `${s} of 100, ${side} the operating threshold of ${t} (model ${im.ai.modelName} ${im.ai.modelVersion}).`;
+  const adapted = im.ai.siteHead ? ` (site-adapted score, site head ${im.ai.siteHead})` : '';
+  return `${s} of 100${adapted}, ${side} the site operating threshold of ${t} (${thresholdOrigin(im.ai)}; model ${im.ai.modelName} ${im.ai.modelVersion}).`;
 }
 
 interface CaseSummary {

@@ -25,11 +25,22 @@ export interface ReportFinding {
 }
 
 export interface AiReading {
+  /** the TB score in force (a site head's where one is in force, else the pack's own) */
   tbScore: number;
-  /** the operating threshold in force for the model (core/triage operatingThreshold) */
+  /** the operating threshold in force (site/threshold.ts: the pack's default or a site calibration's) */
   threshold: number;
   modelName: string;
   modelVersion: string;
+  /** where the threshold comes from: the pack's default (absent: the same) or a site calibration version */
+  thresholdSource?: 'pack' | 'site';
+  thresholdVersion?: number | null;
+  /** the site head that produced tbScore; absent or null: the pack's own score */
+  siteHead?: number | null;
+}
+
+/** "site calibration version 3" or "pack default". */
+export function thresholdOrigin(ai: AiReading): string {
+  return ai.thresholdSource === 'site' && ai.thresholdVersion ? `site calibration version ${ai.thresholdVersion}` : 'pack default';
 }
 
 export interface ImageFacts {
@@ -77,7 +88,7 @@ export function factsFingerprint(facts: ReportFacts): string {
     m: im.modality,
     v: im.view,
     f: im.sourceFormat,
-    a: im.ai ? [im.ai.tbScore.toFixed(2), im.ai.threshold.toFixed(4), im.ai.modelName, im.ai.modelVersion] : null,
+    a: im.ai ? [im.ai.tbScore.toFixed(2), im.ai.threshold.toFixed(4), im.ai.modelName, im.ai.modelVersion, ...(im.ai.thresholdSource === 'site' ? [im.ai.thresholdVersion ?? null, im.ai.siteHead ?? null] : [])] : null,
     l: im.findings.map((f) => [f.kind, f.label, f.side, f.zones.join('+')].join('|')).sort(),
   }));
   return createHash('sha256').update(JSON.stringify(reduced)).digest('hex');

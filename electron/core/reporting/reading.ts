@@ -4,13 +4,15 @@
 import type { ImageFacts, ReportFinding } from './facts';
 import { lesionKind } from './facts';
 import { assignZone, lungFieldFromPolygons } from './zones';
-import { operatingThreshold } from '../triage/index';
 
 type Pt = [number, number];
 
 export interface ModelReading {
   tbScore: number;
-  /** the pack's operating point, as the model reading states it */
+  /**
+   * the pack's operating point, as the model reading states it: with no case store there is no site calibration,
+   * so this is the threshold in force (site/threshold.ts falls back to it likewise)
+   */
   threshold: number;
   boxes: { x: number; y: number; w: number; h: number; label: string; score: number }[];
   lungs: { right: Pt[]; left: Pt[] } | null;
@@ -44,7 +46,7 @@ export function factsFromReading(r: ModelReading, meta: ReadingMeta = {}): Image
     modality: meta.modality ?? null,
     view: meta.view ?? null,
     sourceFormat: meta.sourceFormat ?? 'dicom',
-    ai: { tbScore: r.tbScore, threshold: operatingThreshold({ model: r.model, packThreshold: r.threshold }) ?? r.threshold, modelName: r.model.name, modelVersion: r.model.version },
+    ai: { tbScore: r.tbScore, threshold: r.threshold, modelName: r.model.name, modelVersion: r.model.version },
     findings,
     rejected: 0,
     annotationVersion: 0,

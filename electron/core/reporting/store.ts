@@ -11,11 +11,12 @@ import { AppError } from '../errors';
 import { loadAnnotations } from '../annotations/index';
 import { assertCaseEditable, caseLockState } from '../accounts/lock';
 import { appendAudit } from '../accounts/audit';
-import { operatingThreshold } from '../triage/index';
 import { draftReport, parseSections, type ReportSections } from './draft';
 import { factsFingerprint, lesionKind, type ImageFacts, type ReportFacts, type ReportFinding } from './facts';
 import { assignZone, lungFieldFromPackedMasks, lungFieldFromPolygons, type LungField } from './zones';
 import type { Point } from '../inference/postprocess';
+import { readingInForce } from '../site/scoring';
+import type { AiReading } from './facts';
 
 export const REPORT_TEXT_MAX = 100_000;
 
@@ -75,24 +76,44 @@ function requireCase(db: Database, caseId: number): void {
 /** The report facts of one image: its acquisition, the AI reading its annotations started from, and the kept findings with zones. */
 export function imageFacts(db: Database, imageId: number): ImageFacts {
   const img = db
-    .prepare('SELECT i.id, i.rows, i.columns, i.source_format, se.modality, se.view_position FROM images i JOIN series se ON se.id = i.series_ref WHERE i.id = ?')
-    .get(imageId) as ImageRow | undefined;
+    .prepare('SELECT i.id, i.rows, i.columns, i.source_format, se.modality, se.view_position, se.study_ref AS case_ref FROM images i JOIN series se ON se.id = i.series_ref WHERE i.id = ?')
+    .get(imageId) as (ImageRow & { case_ref: number }) | undefined;
   if (!img) throw new AppError('NOT_FOUND', `Image ${imageId} does not exist.`);
-  return factsOf(db, img);
+  return factsOf(db, img, signedReadings(db, img.case_ref));
 }
 
-function factsOf(db: Database, img: ImageRow): ImageFacts {
+/**
+ * A signed (and locked) case keeps the score and threshold it was signed with, whatever the threshold or the site
+ * head in force now: image → AI reading from the latest signature, or null when the case is not locked or was
+ * signed before signatures held the reading.
+ */
+function signedReadings(db: Database, caseId: number): Map<number, AiReading | null> | null {
+  const lock = caseLockState(db, caseId);
+  if (!lock.signed || lock.amendmentOpen) return null;
+  const row = db.prepare('SELECT content_json FROM signatures WHERE case_ref = ? ORDER BY sequence DESC LIMIT 1').pluck().get(caseId) as string | undefined;
+  if (!row) return null;
+  const images = (JSON.parse(row) as { images?: { imageId: number; ai?: AiReading | null }[] }).images ?? [];
+  if (!images.some((i) => i.ai !== undefined)) return null;
+  return new Map(images.filter((i) => i.ai !== undefined).map((i) => [i.imageId, i.ai ?? null]));
+}
+
+/** The AI reading in force for a stored analysis: the score and threshold the station uses now. */
+function aiReadingOf(db: Database, analysis: AnalysisRow): AiReading | null {
+  const r = readingInForce(db, analysis.id);
+  if (!r) return null;
+  return {
+    tbScore: r.score, threshold: r.threshold.value, modelName: analysis.model_name, modelVersion: analysis.model_version,
+    thresholdSource: r.threshold.source, thresholdVersion: r.threshold.version, siteHead: r.headId,
+  };
+}
+
+function factsOf(db: Database, img: ImageRow, signed: Map<number, AiReading | null> | null = null): ImageFacts {
   const ann = loadAnnotations(db, img.id);
   const analysis = (
     ann.analysisId !== null
       ? db.prepare('SELECT id, model_name, model_version, tb_score, result_json FROM analyses WHERE id = ?').get(ann.analysisId)
       : db.prepare('SELECT id, model_name, model_version, tb_score, result_json FROM analyses WHERE image_ref = ? ORDER BY id DESC LIMIT 1').get(img.id)
   ) as AnalysisRow | undefined;
-  let threshold: number | null = null;
-  if (analysis) {
-    const r = JSON.parse(analysis.result_json) as { threshold?: number };
-    threshold = operatingThreshold({ model: { name: analysis.model_name, version: analysis.model_version }, packThreshold: typeof r.threshold === 'number' ? r.threshold : null });
-  }
   // The reader's lung masks when both lungs are drawn, else the model's outlines.
   const rightMasks = ann.masks.filter((m) => m.label === 'right_lung' && m.width === img.columns && m.height === img.rows).map((m) => m.packed);
   const leftMasks = ann.masks.filter((m) => m.label === 'left_lung' && m.width === img.columns && m.height === img.rows).map((m) => m.packed);
@@ -131,7 +152,7 @@ function factsOf(db: Database, img: ImageRow): ImageFacts {
     modality: img.modality,
     view: img.view_position,
     sourceFormat: img.source_format,
-    ai: analysis && threshold !== null ? { tbScore: analysis.tb_score, threshold, modelName: analysis.model_name, modelVersion: analysis.model_version } : null,
+    ai: signed?.has(img.id) ? signed.get(img.id)! : analysis ? aiReadingOf(db, analysis) : null,
     findings,
     rejected,
     annotationVersion: ann.version,
@@ -144,7 +165,8 @@ export function caseFacts(db: Database, caseId: number): ReportFacts {
   const imgs = db
     .prepare('SELECT i.id, i.rows, i.columns, i.source_format, se.modality, se.view_position FROM images i JOIN series se ON se.id = i.series_ref WHERE se.study_ref = ? ORDER BY i.id')
     .all(caseId) as ImageRow[];
-  return { caseId, images: imgs.map((i) => factsOf(db, i)) };
+  const signed = signedReadings(db, caseId);
+  return { caseId, images: imgs.map((i) => factsOf(db, i, signed)) };
 }
 
 interface VersionRow {

@@ -5,7 +5,7 @@
 // (transpositions count as one edit), so paraphrases and typos land on the same question; it never guesses an
 // answer for a question it cannot place.
 import { formatScore, joinList, kindNoun, locationPhrase, numberWord, plural, capitalize, recommendationText, zonePhrase } from './draft';
-import { isTbPositive, type ImageFacts, type LesionKind, type ReportFinding } from './facts';
+import { isTbPositive, thresholdOrigin, type ImageFacts, type LesionKind, type ReportFinding } from './facts';
 import type { Side, Zone } from './zones';
 
 export type AnswerType = 'closed' | 'open' | 'unsupported';
@@ -258,6 +258,8 @@ export interface Evidence {
   zones: { side: Side; zone: Zone }[];
   tbScore: number | null;
   threshold: number | null;
+  /** where the threshold comes from: "pack default" or "site calibration version N" */
+  thresholdOrigin: string | null;
   model: string | null;
 }
 
@@ -276,6 +278,7 @@ function evidenceOf(im: ImageFacts, fs: readonly ReportFinding[], withScore: boo
     zones,
     tbScore: withScore && im.ai ? Math.round(im.ai.tbScore * 100) / 100 : null,
     threshold: withScore && im.ai ? im.ai.threshold : null,
+    thresholdOrigin: withScore && im.ai ? thresholdOrigin(im.ai) : null,
     model: withScore && im.ai ? `${im.ai.modelName} ${im.ai.modelVersion}` : null,
   };
 }
@@ -304,10 +307,14 @@ function placePhrase(side: Side | null, zone: Zone | null): string {
   return '';
 }
 
-function scoreClause(im: ImageFacts): string {
+function scoreClause(im: ImageFacts, withModel = false): string {
   if (!im.ai) return 'no AI reading is available';
   const [s, t] = formatScore(im.ai.tbScore, im.ai.threshold);
-  return `the AI TB score is ${s} of 100, ${isTbPositive(im.ai) ? 'at or above' : 'below'} the operating threshold of ${t}`;
+  const side = isTbPositive(im.ai) ? 'at or above' : 'below';
+  const model = `model ${im.ai.modelName} ${im.ai.modelVersion}`;
+  if (im.ai.thresholdSource !== 'site') return `the AI TB score is ${s} of 100, ${side} the operating threshold of ${t}${withModel ? ` (${model})` : ''}`;
+  const what = im.ai.siteHead ? `the site-adapted AI TB score (site head ${im.ai.siteHead})` : 'the AI TB score';
+  return `${what} is ${s} of 100, ${side} the site operating threshold of ${t} (${thresholdOrigin(im.ai)}${withModel ? `; ${model}` : ''})`;
 }
 
 /** "two lesions with features of active tuberculosis in ...", or with mixed kinds "three lesions (two ... and one ...) in ..." */
@@ -389,7 +396,7 @@ export function answerQuestion(im: ImageFacts, question: string): Answer {
       return out(`${here.length} ${plural(here.length, 'lesion', 'lesions')}${filter}: ${kindBreakdown(here)}, in ${locationPhrase(here)}.`, evidenceOf(im, here, false));
     }
     case 'score':
-      return out(`${capitalize(scoreClause(im))}${im.ai ? ` (model ${im.ai.modelName} ${im.ai.modelVersion})` : ''}.`, evidenceOf(im, [], true));
+      return out(`${capitalize(scoreClause(im, true))}.`, evidenceOf(im, [], true));
     case 'confidence': {
       if (!im.ai) return out('No AI reading is available for this image, so there is no model confidence to report.', evidenceOf(im, fs, false));
       const ai = fs.filter((f) => f.score !== null);

@@ -2,7 +2,8 @@
 // acknowledgement after each commit; it is killed (SIGKILL) at random moments, again and again, on one store.
 // After every kill: PRAGMA integrity_check is ok, foreign keys hold, every acknowledged import reads back with its
 // exact pixels (no half-written or missing blob), every acknowledged edit is there with its mask, and the orphan
-// sweep removes only unreferenced files. Bounded in time: CXR_CRASH_SECONDS (default 25); seeded: CXR_CRASH_SEED.
+// sweep removes only unreferenced files; the store check (`cxr store check`'s core: SQLite, foreign keys, every
+// image file against its hash, the audit chain) passes after every kill, and the command itself at the end. Bounded in time: CXR_CRASH_SECONDS (default 25); seeded: CXR_CRASH_SEED.
 // Run: node --import tsx --test electron/core/store/crash.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { CaseStore, sha256 } from './index';
 import { listAnnotationVersions, loadAnnotations } from '../annotations/index';
+import { checkStore } from '../integrity/index';
 import { repoRoot, tempDir } from '../../testing/index';
+import { cxrProcess } from '../../testing/cli';
 
 const SECONDS = Number(process.env.CXR_CRASH_SECONDS ?? 25);
 let seed = Number(process.env.CXR_CRASH_SEED ?? 4242) >>> 0;
@@ -90,10 +93,14 @@ test(`crash test: SIGKILL at random moments for ${SECONDS} s; nothing acknowledg
       }
       // everything stored is readable, acknowledged or not (an unacknowledged commit is whole too)
       for (const id of store.db.prepare('SELECT id FROM images').pluck().all() as number[]) store.readPixels(id);
+      const report = checkStore(store);
+      assert.deepEqual(report.problems, [], `round ${rounds}: store check`);
     } finally {
       store.close();
     }
   }
   assert.ok(acked > 0, 'the worker acknowledged work before being killed');
+  const cli = cxrProcess(['store', 'check', '--db', dbPath]);
+  assert.equal(cli.code, 0, `cxr store check after ${rounds} kills: ${cli.lines.join('\n')} ${cli.stderr}`);
   console.log(`# crash test: ${rounds} kills, ${imports.size} acknowledged imports and ${edits.size} images with acknowledged edits checked (${acked} acks)`);
 });

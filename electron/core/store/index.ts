@@ -13,7 +13,6 @@ import type { Database as Db } from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isFlagged } from '../triage/index';
 import { AppError } from '../errors';
 import { isPlainSqlite, keyFileFor, loadDataKey, type DataKey, type KeyAccess } from '../crypto/index';
 import { encryptPlainStore, openEncryptedDatabase, openPlainDatabase } from './encryption';
@@ -24,6 +23,12 @@ import { chooseInitialWindow } from '../imaging/pixels';
 import type { WorklistQuery, WorklistRow, CaseDetail, ImageInfo, CaseStatus, WorklistSortKey } from '../../contract/index';
 
 export { runMigrations, latestVersion } from './migrate';
+
+/**
+ * A worklist row as the store holds it, with the sha256 of the model whose reading gave its score; whether it is
+ * flagged depends on the threshold in force and on that model being the one in use (site/threshold.ts, flagWorklistRow).
+ */
+export type StoredWorklistRow = Omit<WorklistRow, 'flagged' | 'aiScoreStale'> & { aiScoreModel: string | null };
 
 export const DB_FILE_NAME = 'cxr.sqlite';
 
@@ -90,9 +95,13 @@ export interface StoredAnalysisInput {
   /** the rest of the reading (probabilities, boxes, lungs, zones, timings), kept as written */
   result: unknown;
   evidence?: Uint8Array | null;
+  /** the pack's embedding of the image (what a site head reads), when the pack has one */
+  embedding?: Float32Array | null;
+  /** ln(p / (1 − p)) of the TB probability */
+  baseLogit?: number | null;
 }
 
-export interface StoredAnalysis extends Omit<StoredAnalysisInput, 'evidence'> {
+export interface StoredAnalysis extends Omit<StoredAnalysisInput, 'evidence' | 'embedding' | 'baseLogit'> {
   analysisId: number;
   evidence: Uint8Array | null;
   createdAt: string;
@@ -151,11 +160,13 @@ interface StudyRow {
   description: string | null;
   status: CaseStatus;
   ai_score: number | null;
-  ai_model_name: string | null;
-  ai_model_version: string | null;
+  ai_score_head: number | null;
+  ai_score_model: string | null;
   image_count: number;
   first_image_id: number | null;
   imported_at: string;
+  follows_case_ref: number | null;
+  ai_out_of_scope: 0 | 1;
 }
 
 interface ImageRow {
@@ -306,7 +317,6 @@ export class CaseStore {
   readonly keyPath: string;
   private readonly blobDir: string;
   private readonly search: SearchCache;
-  private readonly models: ScoredModels;
   private readonly key: DataKey;
   private readonly blobWrite: OpenOptions['blobWrite'];
 
@@ -319,7 +329,6 @@ export class CaseStore {
     this.key = key;
     this.blobWrite = blobWrite;
     this.search = new SearchCache(db);
-    this.models = new ScoredModels(db);
   }
 
   /**
@@ -518,8 +527,13 @@ export class CaseStore {
     return row ?? null;
   }
 
-  /** Insert one image with its patient, study and series in a single transaction. */
-  insertImage(rec: NewImageRecord, now: string = new Date().toISOString()): { caseId: number; imageId: number } {
+  /**
+   * Insert one image with its patient, study and series in a single transaction. The image joins its study's latest
+   * case, unless that case has been signed: a signed case never gains an image (its signature covers exactly what
+   * was signed), so the image opens a new case of the same study, a follow-up linked to the signed one
+   * (`followsCaseId`), to be read and signed on its own.
+   */
+  insertImage(rec: NewImageRecord, now: string = new Date().toISOString()): { caseId: number; imageId: number; followsCaseId: number | null } {
     const tx = this.db.transaction(() => {
       const p = rec.patient;
       this.db
@@ -532,13 +546,21 @@ export class CaseStore {
       const patientRef = (this.db.prepare('SELECT id FROM patients WHERE patient_id = ? AND patient_name = ?').get(p.patientId, p.patientName) as { id: number }).id;
 
       const st = rec.study;
-      let study = this.db.prepare('SELECT id FROM studies WHERE study_instance_uid = ?').get(st.studyInstanceUid) as { id: number } | undefined;
+      const latest = this.db
+        .prepare(
+          `SELECT id, follows_case_ref AS follows, EXISTS (SELECT 1 FROM signatures g WHERE g.case_ref = studies.id) AS signed
+             FROM studies WHERE study_instance_uid = ? ORDER BY id DESC LIMIT 1`,
+        )
+        .get(st.studyInstanceUid) as { id: number; follows: number | null; signed: 0 | 1 } | undefined;
+      let study: { id: number } | undefined = latest && !latest.signed ? { id: latest.id } : undefined;
+      // the signed case a new case follows; an image joining an open follow-up reports the case that one follows
+      const followsCaseId = !latest ? null : latest.signed ? latest.id : latest.follows;
       if (!study) {
         const info = this.db
           .prepare(
             `INSERT INTO studies (study_instance_uid, patient_ref, study_date, study_time, accession_number, description,
-                                  imported_at, patient_name, patient_id, modality, view, search_text)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                                  imported_at, patient_name, patient_id, modality, view, search_text, follows_case_ref)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             st.studyInstanceUid,
@@ -553,15 +575,20 @@ export class CaseStore {
             rec.series.modality,
             rec.series.viewPosition,
             `${p.patientName} ${p.patientId} ${st.accessionNumber ?? ''} ${st.description ?? ''}`.toLowerCase(),
+            followsCaseId,
           );
         study = { id: Number(info.lastInsertRowid) };
       }
 
       const se = rec.series;
-      let series = this.db.prepare('SELECT id, study_ref FROM series WHERE series_instance_uid = ?').get(se.seriesInstanceUid) as { id: number; study_ref: number } | undefined;
-      if (series && series.study_ref !== study.id) {
+      // A series belongs to one study: its rows (one per case of that study) must all be of this study.
+      const elsewhere = this.db
+        .prepare('SELECT st.study_instance_uid AS uid FROM series s JOIN studies st ON st.id = s.study_ref WHERE s.series_instance_uid = ? AND st.study_instance_uid <> ? LIMIT 1')
+        .get(se.seriesInstanceUid, st.studyInstanceUid) as { uid: string } | undefined;
+      if (elsewhere) {
         throw new AppError('DICOM_CORRUPT', `Series ${se.seriesInstanceUid} already belongs to another study; the file's UIDs are inconsistent.`);
       }
+      let series = this.db.prepare('SELECT id FROM series WHERE series_instance_uid = ? AND study_ref = ?').get(se.seriesInstanceUid, study.id) as { id: number } | undefined;
       if (!series) {
         const info = this.db
           .prepare(
@@ -569,7 +596,7 @@ export class CaseStore {
              VALUES (?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(se.seriesInstanceUid, study.id, se.modality, se.bodyPart, se.viewPosition, se.seriesNumber, se.description);
-        series = { id: Number(info.lastInsertRowid), study_ref: study.id };
+        series = { id: Number(info.lastInsertRowid) };
       }
 
       const im = rec.image;
@@ -610,7 +637,7 @@ export class CaseStore {
                   modality = coalesce(modality, ?), view = coalesce(view, ?) WHERE id = ?`,
         )
         .run(imageId, se.modality, se.viewPosition, study.id);
-      return { caseId: study.id, imageId };
+      return { caseId: study.id, imageId, followsCaseId };
     });
     try {
       return tx.immediate();
@@ -620,33 +647,24 @@ export class CaseStore {
   }
 
   /**
-   * The models whose readings gave the cases' AI scores, each with the operating point its pack recorded with its
-   * readings (for the triage flag: core/triage decides the threshold in force from it).
-   */
-  scoredModels(): { model: { name: string; version: string }; packThreshold: number | null }[] {
-    return this.models.list();
-  }
-
-  /**
    * The worklist page: sorted, filtered, paged. Sorting by an indexed column with `id` as the tie-breaker.
-   * `thresholds`: the operating threshold in force per model (core/triage), for each row's triage flag and the
-   * flagged-only filter; a case scored by a model without one is never flagged.
+   * `flagRule`: the operating threshold in force and the sha256 of the model pack in use (site/threshold.ts decides
+   * both), for the flagged-only filter; null while no pack is loaded, when nothing is flagged.
    */
-  findCasesForWorklist(q: Required<Pick<WorklistQuery, 'sort' | 'filter' | 'offset' | 'limit'>>, thresholds: WorklistThreshold[] = []): { total: number; rows: WorklistRow[] } {
+  findCasesForWorklist(q: Required<Pick<WorklistQuery, 'sort' | 'filter' | 'offset' | 'limit'>>, flagRule: WorklistFlagRule | null = null): { total: number; rows: StoredWorklistRow[] } {
     const f = q.filter ?? {};
     const where: string[] = [];
     const args: unknown[] = [];
-    const known = thresholds.filter((t) => t.threshold !== null);
     if (f.flagged) {
-      // The same comparison as triage's isFlagged (a score at or above the threshold), in SQL so that the page and
-      // its total come from the index walk like every other filter.
-      if (!known.length) where.push('0');
+      // The rows flagWorklistRow flags (a score read by the pack in use, at or above the threshold in force: the same
+      // comparison as triage's isFlagged), in SQL so that the page and its total come from the index walk like every
+      // other filter.
+      if (!flagRule) where.push('0');
       else {
-        where.push(`(${known.map(() => '(ai_model_name = ? AND ai_model_version = ? AND ai_score >= ?)').join(' OR ')})`);
-        for (const t of known) args.push(t.model.name, t.model.version, t.threshold);
+        where.push('ai_score_model = ? AND ai_score >= ?');
+        args.push(flagRule.modelSha256.toLowerCase(), flagRule.threshold);
       }
     }
-    const toRow = (r: StudyRow) => toWorklistRow(r, known);
     if (f.status) {
       where.push('status = ?');
       args.push(f.status);
@@ -663,7 +681,7 @@ export class CaseStore {
     if (!text) {
       const total = (this.db.prepare(`SELECT count(*) AS n FROM studies ${whereSql}`).get(...args) as { n: number }).n;
       const rows = this.db.prepare(`SELECT ${WORKLIST_COLUMNS} FROM studies ${whereSql} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as StudyRow[];
-      return { total, rows: rows.map(toRow) };
+      return { total, rows: rows.map(toWorklistRow) };
     }
     const matches = this.search.matching(text);
     if (matches.length <= SMALL_MATCH_SET) {
@@ -673,7 +691,7 @@ export class CaseStore {
       const idsJson = JSON.stringify(matches);
       const total = (this.db.prepare(`SELECT count(*) AS n FROM studies ${w}`).get(idsJson, ...args) as { n: number }).n;
       const rows = this.db.prepare(`SELECT ${WORKLIST_COLUMNS} FROM studies ${w} ORDER BY ${order} LIMIT ? OFFSET ?`).all(idsJson, ...args, q.limit, q.offset) as StudyRow[];
-      return { total, rows: rows.map(toRow) };
+      return { total, rows: rows.map(toWorklistRow) };
     }
     // Many matches: walk the sort order's index and keep the matching ids; the page fills early.
     const wanted = new Set(matches);
@@ -696,18 +714,18 @@ export class CaseStore {
     const byId = new Map(
       (this.db.prepare(`SELECT ${WORKLIST_COLUMNS} FROM studies WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(page)) as StudyRow[]).map((r) => [r.id, r]),
     );
-    return { total, rows: page.map((id) => toRow(byId.get(id)!)) };
+    return { total, rows: page.map((id) => toWorklistRow(byId.get(id)!)) };
   }
 
   getCase(caseId: number): CaseDetail {
     const s = this.db
       .prepare(
         `SELECT s.id, s.study_instance_uid, s.patient_name, s.patient_id, p.sex, p.birth_date, s.study_date,
-                s.accession_number, s.description, s.status
+                s.accession_number, s.description, s.status, s.follows_case_ref
            FROM studies s JOIN patients p ON p.id = s.patient_ref WHERE s.id = ?`,
       )
       .get(caseId) as
-      | { id: number; study_instance_uid: string; patient_name: string; patient_id: string; sex: string | null; birth_date: string | null; study_date: string | null; accession_number: string | null; description: string | null; status: CaseStatus }
+      | { id: number; study_instance_uid: string; patient_name: string; patient_id: string; sex: string | null; birth_date: string | null; study_date: string | null; accession_number: string | null; description: string | null; status: CaseStatus; follows_case_ref: number | null }
       | undefined;
     if (!s) throw new AppError('NOT_FOUND', `Case ${caseId} does not exist.`);
     const images = (this.db.prepare(`${IMAGE_SELECT} WHERE se.study_ref = ? ORDER BY i.id`).all(caseId) as ImageRow[]).map(toImageInfo);
@@ -723,6 +741,8 @@ export class CaseStore {
       description: s.description,
       status: s.status,
       images,
+      followsCaseId: s.follows_case_ref,
+      followUpCaseIds: this.db.prepare('SELECT id FROM studies WHERE follows_case_ref = ? ORDER BY id').pluck().all(caseId) as number[],
     };
   }
 
@@ -818,15 +838,21 @@ export class CaseStore {
       .get(model.name, model.version, model.name, model.version) as number;
   }
 
-  /** Store the model's reading of an image and update its case's AI score (the highest of its images). */
+  /**
+   * Store the model's reading of an image and update its case's AI score (the highest of its images, the pack's own
+   * score; where a site head is in force the site service re-scores the case right after).
+   */
   saveAnalysis(a: StoredAnalysisInput, now: string = new Date().toISOString()): { analysisId: number; caseId: number } {
     return this.db.transaction(() => {
       const info = this.db
         .prepare(
-          `INSERT INTO analyses (image_ref, model_name, model_version, model_sha256, execution_provider, tb_score, label, result_json, evidence, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO analyses (image_ref, model_name, model_version, model_sha256, execution_provider, tb_score, label, result_json, evidence,
+                                 embedding, embedding_dim, base_logit, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(a.imageId, a.model.name, a.model.version, a.model.sha256, a.model.ep, a.tbScore, a.label, JSON.stringify(a.result), a.evidence ?? null, now);
+        .run(a.imageId, a.model.name, a.model.version, a.model.sha256, a.model.ep, a.tbScore, a.label, JSON.stringify(a.result), a.evidence ?? null,
+          a.embedding ? Buffer.from(a.embedding.buffer, a.embedding.byteOffset, a.embedding.byteLength) : null, a.embedding ? a.embedding.length : null,
+          a.baseLogit ?? null, now);
       this.db.prepare('DELETE FROM analysis_failures WHERE image_ref = ? AND model_name = ? AND model_version = ?').run(a.imageId, a.model.name, a.model.version);
       const caseId = (this.db.prepare('SELECT se.study_ref FROM images i JOIN series se ON se.id = i.series_ref WHERE i.id = ?').pluck().get(a.imageId)) as number;
       this.db
@@ -834,11 +860,12 @@ export class CaseStore {
           `UPDATE studies SET
              ai_score = (SELECT max(a.tb_score) FROM analyses a JOIN images i ON i.id = a.image_ref JOIN series se ON se.id = i.series_ref
                           WHERE se.study_ref = studies.id AND a.model_name = ? AND a.model_version = ?),
-             ai_model_name = ?, ai_model_version = ?,
+             ai_score_head = NULL,
+             ai_score_model = ?, ai_model_name = ?, ai_model_version = ?,
              status = CASE WHEN status = 'new' THEN 'analyzed' ELSE status END
            WHERE id = ?`,
         )
-        .run(a.model.name, a.model.version, a.model.name, a.model.version, caseId);
+        .run(a.model.name, a.model.version, a.model.sha256.toLowerCase(), a.model.name, a.model.version, caseId);
       return { analysisId: Number(info.lastInsertRowid), caseId };
     }).immediate();
   }
@@ -888,31 +915,6 @@ export class CaseStore {
   }
 }
 
-/**
- * The models that have read images on this database, with the operating point each recorded with its readings. Read
- * once and then only the readings added since (by this process or another on the same database): a model's recorded
- * operating point never changes, so the list only grows.
- */
-class ScoredModels {
-  private seenId = 0;
-  private readonly byKey = new Map<string, { model: { name: string; version: string }; packThreshold: number | null }>();
-  constructor(private readonly db: Db) {}
-
-  list(): { model: { name: string; version: string }; packThreshold: number | null }[] {
-    const fresh = this.db
-      .prepare('SELECT model_name AS name, model_version AS version, min(id) AS firstId, max(id) AS lastId FROM analyses WHERE id > ? GROUP BY model_name, model_version')
-      .all(this.seenId) as { name: string; version: string; firstId: number; lastId: number }[];
-    for (const r of fresh) {
-      this.seenId = Math.max(this.seenId, r.lastId);
-      const key = `${r.name}\u0000${r.version}`;
-      if (this.byKey.has(key)) continue;
-      const threshold = this.db.prepare("SELECT json_extract(result_json, '$.threshold') FROM analyses WHERE id = ?").pluck().get(r.firstId);
-      this.byKey.set(key, { model: { name: r.name, version: r.version }, packThreshold: typeof threshold === 'number' ? threshold : null });
-    }
-    return [...this.byKey.values()];
-  }
-}
-
 const SMALL_MATCH_SET = 2000;
 const WALK_CHUNK = 4000;
 
@@ -942,21 +944,22 @@ class SearchCache {
   }
 }
 
-const WORKLIST_COLUMNS = `id, patient_name, patient_id, study_date, modality, view, description, status, ai_score, ai_model_name,
-  ai_model_version, image_count, first_image_id, imported_at`;
+// ai_out_of_scope: the model refused every image it read of a case that has no score (OUT_OF_SCOPE: no two plausible
+// lung fields); looked up only for the rows of the page, through the series, images and failures indexes.
+const WORKLIST_COLUMNS = `id, patient_name, patient_id, study_date, modality, view, description, status, ai_score, ai_score_head,
+  ai_score_model, image_count, first_image_id, imported_at, follows_case_ref,
+  (ai_score IS NULL AND EXISTS (SELECT 1 FROM series se JOIN images i ON i.series_ref = se.id JOIN analysis_failures f ON f.image_ref = i.id
+                                 WHERE se.study_ref = studies.id AND f.code = 'OUT_OF_SCOPE')) AS ai_out_of_scope`;
 
-/** The operating threshold in force for one model's readings (null: not known). */
-export interface WorklistThreshold {
-  model: { name: string; version: string };
-  threshold: number | null;
+/** What the worklist's flagged-only filter compares with: the threshold in force and the model pack in use. */
+export interface WorklistFlagRule {
+  /** sha256 of the pack in use: a score read by another model is not flagged against its threshold */
+  modelSha256: string;
+  /** the operating threshold in force (0–100) */
+  threshold: number;
 }
 
-function toWorklistRow(r: StudyRow, thresholds: readonly WorklistThreshold[]): WorklistRow {
-  let flagged: boolean | null = null;
-  if (r.ai_score !== null) {
-    const t = thresholds.find((x) => x.model.name === r.ai_model_name && x.model.version === r.ai_model_version);
-    flagged = isFlagged(r.ai_score, t?.threshold ?? null);
-  }
+function toWorklistRow(r: StudyRow): StoredWorklistRow {
   return {
     caseId: r.id,
     patientName: r.patient_name,
@@ -967,10 +970,13 @@ function toWorklistRow(r: StudyRow, thresholds: readonly WorklistThreshold[]): W
     description: r.description,
     status: r.status,
     aiScore: r.ai_score,
-    flagged,
+    aiScoreHead: r.ai_score_head,
+    aiScoreModel: r.ai_score_model,
     imageCount: r.image_count,
     firstImageId: r.first_image_id,
     importedAt: r.imported_at,
+    followsCaseId: r.follows_case_ref,
+    aiOutOfScope: r.ai_out_of_scope === 1,
   };
 }
 

@@ -18,10 +18,24 @@ export function runMigrations(db: Database, migrations: Migration[] = defaultMig
   refuseNewer(from, migrations);
   const pending = migrations.filter((m) => m.version > from);
   if (pending.length === 0) return { from, to: from };
-  db.transaction(() => {
-    for (const m of pending) m.migrate(db);
-    db.pragma(`user_version = ${latest}`);
-  }).immediate();
+  // A migration that rebuilds a table other tables refer to runs with the foreign keys off (SQLite's own procedure
+  // for changing a table's constraints: they cannot be turned off inside a transaction), and every reference is
+  // checked before the transaction commits: a broken one rolls the whole upgrade back.
+  const rebuilds = pending.some((m) => m.rebuildsTables);
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) === 1;
+  if (rebuilds && foreignKeys) db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      for (const m of pending) m.migrate(db);
+      if (rebuilds) {
+        const broken = db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[];
+        if (broken.length) throw new Error(`the schema upgrade would leave ${broken.length} broken reference(s), e.g. ${broken[0].table} row ${broken[0].rowid} to ${broken[0].parent}`);
+      }
+      db.pragma(`user_version = ${latest}`);
+    }).immediate();
+  } finally {
+    if (rebuilds && foreignKeys) db.pragma('foreign_keys = ON');
+  }
   return { from, to: latest };
 }
 

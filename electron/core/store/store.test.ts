@@ -9,7 +9,8 @@ import { runMigrations, latestVersion } from './migrate';
 import { migrations } from './migrations/index';
 import { tempDbPath } from '../../testing/index';
 import { AppError } from '../errors';
-import { operatingThreshold } from '../triage/index';
+import { flagWorklistRow, thresholdInForce } from '../site/threshold';
+import { insertVersion } from '../site/calibration';
 
 export function record(i: number, over: Partial<{ study: string; series: string; sop: string; pixelSha: string; name: string; pid: string; date: string }> = {}): NewImageRecord {
   return {
@@ -290,52 +291,76 @@ test('analyses are stored per image and model version; the case takes its highes
   store.close();
 });
 
-test('the worklist flags each case against its model\'s threshold in force, and the flagged-only filter agrees with the flags', () => {
+test('the worklist flags a case read by the pack in use at or above the threshold in force, and the flagged-only filter agrees with the flags', () => {
   const store = CaseStore.open(tempDbPath());
-  const m1 = { name: 'm', version: '1', sha256: 'x', ep: 'cpu' };
-  const m2 = { name: 'm', version: '2', sha256: 'y', ep: 'cpu' };
+  const m1 = { name: 'm', version: '1', sha256: 'ab'.repeat(32), ep: 'cpu' };
+  const m2 = { name: 'm', version: '2', sha256: 'cd'.repeat(32), ep: 'cpu' };
   const scores: [number, typeof m1][] = [[90, m1], [47.77, m1], [47.76, m1], [10, m1], [60, m2], [40, m2]];
   for (const [i, [score, model]] of scores.entries()) {
     const { imageId } = store.insertImage(record(i + 1, { study: `1.9.${i}`, series: `1.9.${i}.1`, pid: `P${i}`, name: `Case^${i}` }));
     store.saveAnalysis({ imageId, model, tbScore: score, label: 'x', result: { threshold: model === m1 ? 47.77 : 50, boxes: [] } });
   }
   store.insertImage(record(99, { study: '1.9.99', series: '1.9.99.1', pid: 'P99', name: 'Not^Read' }));
-  assert.deepEqual(store.scoredModels(), [
-    { model: { name: 'm', version: '1' }, packThreshold: 47.77 },
-    { model: { name: 'm', version: '2' }, packThreshold: 50 },
-  ]);
-  const thresholds = store.scoredModels().map((m) => ({ model: m.model, threshold: operatingThreshold(m) }));
+  // the case's model is recorded with its score, by sha256 and by name and version
+  assert.deepEqual(
+    store.db.prepare('SELECT ai_score_model, ai_model_name, ai_model_version FROM studies WHERE ai_score = 60').get(),
+    { ai_score_model: m2.sha256, ai_model_name: 'm', ai_model_version: '2' },
+  );
   const q = { sort: { key: 'aiScore' as const, dir: 'desc' as const }, filter: {}, offset: 0, limit: 50 };
-  const all = store.findCasesForWorklist(q, thresholds).rows;
-  assert.deepEqual(all.map((r) => [r.aiScore, r.flagged]), [[90, true], [60, true], [47.77, true], [47.76, false], [40, false], [10, false], [null, null]]);
-  const flagged = store.findCasesForWorklist({ ...q, filter: { flagged: true } }, thresholds);
-  assert.equal(flagged.total, 3);
-  assert.deepEqual(flagged.rows.map((r) => r.aiScore), all.filter((r) => r.flagged).map((r) => r.aiScore));
-  // with a text filter too (the few-matches path) and with the many-matches walk
-  assert.deepEqual(store.findCasesForWorklist({ ...q, filter: { flagged: true, text: 'case^' } }, thresholds).rows.map((r) => r.aiScore), [90, 60, 47.77]);
-  // a model whose threshold is not known flags nothing
-  assert.equal(store.findCasesForWorklist({ ...q, filter: { flagged: true } }, []).total, 0);
-  assert.ok(store.findCasesForWorklist(q, []).rows.every((r) => r.flagged === (r.aiScore === null ? null : false)));
+  const check = (pack: { name: string; version: string; sha256: string; defaultThreshold: number }, flaggedScores: number[]) => {
+    const t = thresholdInForce(store.db, pack);
+    const rule = { modelSha256: t.pack.sha256, threshold: t.value };
+    const all = store.findCasesForWorklist(q, rule).rows.map((r) => flagWorklistRow(r, t));
+    assert.deepEqual(all.filter((r) => r.flagged).map((r) => r.aiScore), flaggedScores);
+    // a score read by the other model is stale and never flagged; a case without a score is simply not flagged
+    assert.ok(all.every((r) => r.aiScore !== null || (!r.flagged && !r.aiScoreStale)));
+    const flagged = store.findCasesForWorklist({ ...q, filter: { flagged: true } }, rule);
+    assert.equal(flagged.total, flaggedScores.length);
+    assert.deepEqual(flagged.rows.map((r) => r.aiScore), flaggedScores);
+    // with a text filter too (the few-matches path)
+    assert.deepEqual(store.findCasesForWorklist({ ...q, filter: { flagged: true, text: 'case^' } }, rule).rows.map((r) => r.aiScore), flaggedScores);
+    return all;
+  };
+  // m1 in use, at its pack default: the two scores at or above 47.77; m2's scores are stale
+  const rows = check({ name: 'm', version: '1', sha256: m1.sha256, defaultThreshold: 47.77 }, [90, 47.77]);
+  assert.deepEqual(rows.filter((r) => r.aiScoreStale).map((r) => r.aiScore), [60, 40]);
+  // a site threshold for m1 moves the flags and the filter together
+  insertVersion(store.db, m1, { kind: 'threshold', threshold: 80, headId: null, rule: 'threshold 80', nPositive: 1, nNegative: 1, fingerprint: 'f', auc: null, sensitivity: null, specificity: null }, { userId: null, username: 'admin' }, 'site.threshold', 'now');
+  check({ name: 'm', version: '1', sha256: m1.sha256, defaultThreshold: 47.77 }, [90]);
+  // m2 in use: only its own readings count, against its own default
+  check({ name: 'm', version: '2', sha256: m2.sha256, defaultThreshold: 50 }, [60]);
+  // no pack in use: nothing is flagged and the filter finds nothing
+  assert.equal(store.findCasesForWorklist({ ...q, filter: { flagged: true } }, null).total, 0);
+  assert.ok(store.findCasesForWorklist(q, null).rows.map((r) => flagWorklistRow(r, null)).every((r) => !r.flagged && !r.aiScoreStale));
   store.close();
 });
 
-test('migration 90 -> 120 records which model gave each scored case its score', () => {
+test('migration 110 -> 120 records the name and version of the model that gave each scored case its score', () => {
   const p = tempDbPath();
-  const first = CaseStore.open(p);
-  const { imageId } = first.insertImage(record(1));
-  first.insertImage(record(2, { study: '1.2.9.9', pid: 'P9', name: 'Patient^00009', series: '1.2.9.9.2' }));
-  first.close();
-  // back to version 90: a store written before the case's model was recorded, with a case scored then
-  const raw = CaseStore.open(p).db;
-  raw.exec('ALTER TABLE studies DROP COLUMN ai_model_name; ALTER TABLE studies DROP COLUMN ai_model_version; PRAGMA user_version = 90');
-  raw.prepare("INSERT INTO analyses (image_ref, model_name, model_version, model_sha256, execution_provider, tb_score, label, result_json, created_at) VALUES (?, 'm', '1', 'x', 'cpu', 70, 'tb', '{\"threshold\":50}', 'then')").run(imageId);
-  raw.prepare('UPDATE studies SET ai_score = 70 WHERE id = (SELECT se.study_ref FROM images i JOIN series se ON se.id = i.series_ref WHERE i.id = ?)').run(imageId);
-  raw.close();
+  const db = new Database(p);
+  runMigrations(db, migrations.filter((m) => m.version <= 110));
+  assert.equal(db.pragma('user_version', { simple: true }), 110);
+  // a store written at version 110, with a case scored then and one not read
+  db.prepare(`INSERT INTO patients (patient_id, patient_name) VALUES ('P1', 'OLD^CASE')`).run();
+  for (const [uid, score, model] of [['1.2', 70, 'ab'], ['1.3', null, null]] as const) {
+    db.prepare(`INSERT INTO studies (study_instance_uid, patient_ref, imported_at, patient_name, patient_id, search_text, ai_score, ai_score_model, status)
+                VALUES (?, 1, 'then', 'OLD^CASE', 'P1', 'old^case p1', ?, ?, ?)`).run(uid, score, model, score === null ? 'new' : 'analyzed');
+  }
+  db.prepare(`INSERT INTO series (series_instance_uid, study_ref) VALUES ('1.2.1', 1)`).run();
+  db.prepare(`INSERT INTO images (sop_instance_uid, series_ref, rows, columns, bits_stored, photometric, rescale_slope, rescale_intercept, min_pixel, max_pixel, windows_json, pixel_sha256, source_name, source_sha256, source_format, imported_at)
+              VALUES ('1.2.1.1', 1, 4, 4, 12, 'MONOCHROME2', 1, 0, 0, 4095, '[]', 'p', 'a.png', 's', 'png', 'then')`).run();
+  db.prepare(`INSERT INTO analyses (image_ref, model_name, model_version, model_sha256, execution_provider, tb_score, label, result_json, created_at) VALUES (1, 'm', '1', 'ab', 'cpu', 70, 'tb', '{"threshold":50}', 'then')`).run();
+  db.close();
   const store = CaseStore.open(p);
   assert.equal(store.schemaVersion(), latestVersion());
-  const thresholds = store.scoredModels().map((m) => ({ model: m.model, threshold: operatingThreshold(m) }));
-  const rows = store.findCasesForWorklist({ sort: { key: 'aiScore', dir: 'desc' }, filter: {}, offset: 0, limit: 5 }, thresholds).rows;
-  assert.deepEqual(rows.map((r) => [r.aiScore, r.flagged]), [[70, true], [null, null]]);
+  assert.deepEqual(
+    store.db.prepare('SELECT ai_score, ai_score_model, ai_model_name, ai_model_version FROM studies ORDER BY id').all(),
+    [{ ai_score: 70, ai_score_model: 'ab', ai_model_name: 'm', ai_model_version: '1' }, { ai_score: null, ai_score_model: null, ai_model_name: null, ai_model_version: null }],
+  );
+  const t = thresholdInForce(store.db, { name: 'm', version: '1', sha256: 'ab', defaultThreshold: 50 });
+  const q = { sort: { key: 'aiScore' as const, dir: 'desc' as const }, filter: {}, offset: 0, limit: 5 };
+  const rows = store.findCasesForWorklist(q, { modelSha256: t.pack.sha256, threshold: t.value }).rows.map((r) => flagWorklistRow(r, t));
+  assert.deepEqual(rows.map((r) => [r.aiScore, r.flagged]), [[70, true], [null, false]]);
   const plan = store.db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM studies ORDER BY ${worklistOrder('aiScore', 'desc')} LIMIT 5`).all() as { detail: string }[];
   assert.ok(plan.some((s) => /USING (COVERING )?INDEX studies_score_desc/.test(s.detail)), JSON.stringify(plan));
   store.close();

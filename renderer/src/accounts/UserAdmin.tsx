@@ -12,7 +12,7 @@ export function UserAdmin(props: { onClose: () => void }) {
   const [users, setUsers] = useState<UserView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
-  const [form, setForm] = useState({ username: '', displayName: '', role: 'radiologist' as Role, password: '' });
+  const [form, setForm] = useState({ username: '', displayName: '', role: 'radiologist' as Role, password: '', lead: false });
   const [idle, setIdle] = useState(String(session.idleLockMinutes));
 
   const load = useCallback(() => {
@@ -39,7 +39,8 @@ export function UserAdmin(props: { onClose: () => void }) {
 
   const create = async (e: FormEvent) => {
     e.preventDefault();
-    if (await run(`Account ${form.username} created.`, () => call('accounts:createUser', form))) setForm({ username: '', displayName: '', role: form.role, password: '' });
+    const request = { ...form, lead: form.role === 'radiologist' && form.lead };
+    if (await run(`Account ${form.username} created.`, () => call('accounts:createUser', request))) setForm({ username: '', displayName: '', role: form.role, password: '', lead: false });
   };
   const resetPassword = (u: UserView) => {
     const pw = window.prompt(`New password for ${u.username} (at least 8 characters):`);
@@ -68,6 +69,7 @@ export function UserAdmin(props: { onClose: () => void }) {
               <th>User name</th>
               <th>Full name</th>
               <th>Role</th>
+              <th title="Lead radiologists calibrate the site (threshold, site head), with the administrators">Lead</th>
               <th>State</th>
               <th>Last sign-in</th>
               <th />
@@ -87,8 +89,21 @@ export function UserAdmin(props: { onClose: () => void }) {
                     ))}
                   </select>
                 </td>
+                <td>
+                  {u.role === 'radiologist' ? (
+                    <input
+                      type="checkbox"
+                      checked={u.lead}
+                      aria-label={`${u.username} is a lead radiologist`}
+                      data-testid="user-lead"
+                      onChange={(e) => void run(`${u.username} is ${e.target.checked ? 'now' : 'no longer'} a lead radiologist.`, () => call('accounts:updateUser', { userId: u.id, lead: e.target.checked }))}
+                    />
+                  ) : (
+                    '—'
+                  )}
+                </td>
                 <td>{u.disabled ? 'disabled' : u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() ? `locked until ${new Date(u.lockedUntil).toLocaleTimeString()}` : 'active'}</td>
-                <td>{u.lastLoginAt ? new Date(u.lastLoginAt).toLocaleString() : '—'}</td>
+                <td data-testid="user-last-login">{u.lastLoginAt ? new Date(u.lastLoginAt).toLocaleString() : '—'}</td>
                 <td>
                   <button type="button" className="btn btn-small" onClick={() => void run(`${u.username} ${u.disabled ? 'enabled' : 'disabled'}.`, () => call('accounts:updateUser', { userId: u.id, disabled: !u.disabled }))}>
                     {u.disabled ? 'Enable' : 'Disable'}
@@ -121,6 +136,12 @@ export function UserAdmin(props: { onClose: () => void }) {
               ))}
             </select>
           </label>
+          {form.role === 'radiologist' && (
+            <label>
+              Lead radiologist
+              <input type="checkbox" checked={form.lead} onChange={(e) => setForm({ ...form, lead: e.target.checked })} data-testid="new-lead" />
+            </label>
+          )}
           <label>
             Password
             <input className="input" type="password" autoComplete="new-password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} data-testid="new-password" required />

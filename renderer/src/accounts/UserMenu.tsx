@@ -25,6 +25,7 @@ export function UserMenu() {
       </span>
       <span className="user-role" data-testid="session-role">
         {ROLE_NAMES[user.role]}
+        {user.lead ? ' (lead)' : ''}
       </span>
       {user.role === 'administrator' && (
         <button type="button" className="btn btn-small" data-testid="manage-users" onClick={() => setAdminOpen(true)}>

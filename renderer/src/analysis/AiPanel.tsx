@@ -27,13 +27,16 @@ export function AiPanel({ caseId, imageId, editor }: { caseId: number; imageId: 
         })
         .catch((e) => live && setError(errorMessage(e)));
     load();
-    // A reading that arrives while the image is open shows up without a reload; once it is here, it never changes.
+    // A reading that arrives while the image is open shows up without a reload; once it is here, it never changes,
+    // but the score and threshold in force do when the site calibration changes.
     const off = onEvent('analysis:onProgress', () => {
       if (!have) load();
     });
+    const offSite = onEvent('site:onChanged', () => load());
     return () => {
       live = false;
       off();
+      offSite();
     };
   }, [imageId]);
 
@@ -42,9 +45,13 @@ export function AiPanel({ caseId, imageId, editor }: { caseId: number; imageId: 
   const a = state.analysis;
   if (!a) {
     return (
-      <aside className="ai-panel" data-testid="ai-panel" data-state={state.failure ? 'failed' : 'pending'}>
+      <aside className="ai-panel" data-testid="ai-panel" data-state={state.failure?.code === 'OUT_OF_SCOPE' ? 'out-of-scope' : state.failure ? 'failed' : 'pending'}>
         <h3>AI reading</h3>
-        {state.failure ? (
+        {state.failure?.code === 'OUT_OF_SCOPE' ? (
+          <p className="inline-error" data-testid="ai-out-of-scope">
+            <strong>Out of scope: no TB score.</strong> {state.failure.message}
+          </p>
+        ) : state.failure ? (
           <p className="inline-error">
             The model could not read this image: {state.failure.code}: {state.failure.message}
           </p>
@@ -55,22 +62,37 @@ export function AiPanel({ caseId, imageId, editor }: { caseId: number; imageId: 
       </aside>
     );
   }
-  const flagged = a.flagged;
+  // The score and threshold in force and the flag (site/threshold.ts via analysis:get), the same as the worklist, the
+  // draft, the answers and the exports say; without them (a reading that recorded no threshold) nothing is flagged.
+  const f = a.inForce;
+  const score = f ? f.score : a.tbScore;
+  const threshold = f ? f.threshold.value : null;
+  const flagged = f?.flagged ?? false;
   const lowConfidence = flagged && a.boxes.length === 0;
   return (
     <aside className="ai-panel" data-testid="ai-panel" data-state="done" data-flagged={flagged ? 'true' : 'false'}>
       <h3>AI reading</h3>
       <div className={`ai-score ${flagged ? 'ai-flagged' : ''}`}>
-        TB score <strong data-testid="ai-tb-score">{a.tbScore.toFixed(0)}</strong>
-        <span className="ai-threshold"> / threshold {a.threshold === null ? '—' : a.threshold.toFixed(0)}</span>
+        TB score <strong data-testid="ai-tb-score">{score.toFixed(0)}</strong>
+        <span className="ai-threshold" data-testid="ai-threshold" title={f ? `Operating threshold: ${f.threshold.label}` : 'No operating threshold is known for this reading'}>
+          {' '}
+          / threshold {threshold === null ? '—' : threshold.toFixed(threshold % 1 ? 1 : 0)}
+        </span>
       </div>
+      {f && (
+        <div className="ai-threshold-origin" data-testid="ai-threshold-origin">
+          {f.headId != null ? `Site-adapted score (site head ${f.headId}; the model's own ${a.tbScore.toFixed(0)}) · ` : ''}
+          {f.threshold.label}
+        </div>
+      )}
+      {f?.note && <p className="setup-dim">{f.note}</p>}
       <div data-testid="ai-verdict">
         {flagged ? (
           <>
             <span aria-hidden="true">▲</span> Flagged: at or above the threshold, TB suspected; confirm with sputum testing
           </>
-        ) : a.threshold === null ? (
-          'No operating threshold is known for this model: not flagged'
+        ) : threshold === null ? (
+          'No operating threshold is known for this reading: not flagged'
         ) : (
           'Below the threshold: not flagged'
         )}

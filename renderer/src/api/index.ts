@@ -10,6 +10,7 @@ export type {
   CaseStatus,
   ImageInfo,
   ImportOutcome,
+  OperatingThreshold,
   WindowPreset,
   WorklistQuery,
   WorklistRow,

@@ -12,6 +12,7 @@ import { Toasts, useToasts } from './Toasts';
 import { AnalysisStatus } from '../analysis/AnalysisStatus';
 import { UserMenu } from '../accounts/UserMenu';
 import { SettingsDialog } from '../settings/SettingsDialog';
+import { SiteCalibration } from '../site/SiteCalibration';
 import { useSession } from '../accounts/session';
 
 /**
@@ -29,12 +30,16 @@ function putCaseInAddress(caseId: number | null, userId: number | undefined): vo
 }
 
 export function App() {
-  const userId = useSession().session.user?.id;
+  const { session } = useSession();
+  const userId = session.user?.id;
   const [openCase, setOpenCase] = useState<number | null>(() => caseInAddress(userId));
   const [refreshSignal, setRefreshSignal] = useState(0);
   const [dragging, setDragging] = useState(false);
   const [appInfo, setAppInfo] = useState<string>('');
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [siteOpen, setSiteOpen] = useState(false);
+  // the calibration view is for administrators and lead radiologists
+  const mayCalibrate = session.user?.role === 'administrator' || (session.user?.role === 'radiologist' && session.user.lead);
   const toasts = useToasts();
   const { state: importState, start, cancel, dismiss } = useImport(() => setRefreshSignal((n) => n + 1));
   const dragDepth = useRef(0);
@@ -101,6 +106,11 @@ export function App() {
         <ImportBar state={importState} onFiles={start} onCancel={cancel} />
         <span className="toolbar-spacer" />
         <AnalysisStatus />
+        {mayCalibrate && (
+          <button type="button" className="btn btn-small" onClick={() => setSiteOpen(true)} data-testid="site-button">
+            Site calibration
+          </button>
+        )}
         <button type="button" className="btn btn-small" onClick={() => setSettingsOpen(true)} data-testid="settings-button">
           Settings
         </button>
@@ -109,7 +119,7 @@ export function App() {
       <main className="app-main">
         <ImportResults state={importState} onDismiss={dismiss} onOpenCase={open} />
         <Worklist onOpen={open} refreshSignal={refreshSignal} active={openCase === null} />
-        {openCase !== null && <Viewer key={openCase} caseId={openCase} onBack={back} active />}
+        {openCase !== null && <Viewer key={openCase} caseId={openCase} onBack={back} onOpenCase={open} active />}
       </main>
       {dragging && (
         <div className="drop-overlay" data-testid="drop-overlay">
@@ -118,6 +128,7 @@ export function App() {
       )}
       <Toasts toasts={toasts} />
       {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
+      {siteOpen && mayCalibrate && <SiteCalibration onClose={() => setSiteOpen(false)} />}
     </div>
   );
 }

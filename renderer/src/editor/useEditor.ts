@@ -37,7 +37,8 @@ export function useEditor(info: ImageInfo | null): EditorState & { reload: () =>
       });
       current = controller;
       const a = analysis.analysis;
-      const lowConfidence = !!a && a.flagged && a.boxes.length === 0;
+      // flagged by the threshold in force (as the AI panel and the worklist say), and no box reached the display score
+      const lowConfidence = !!a && a.inForce?.flagged === true && a.boxes.length === 0;
       setState({ controller, evidence: a?.evidence ?? null, candidates: lowConfidence ? a.candidates : [], lowConfidence, error: null });
     };
     setState(NONE);

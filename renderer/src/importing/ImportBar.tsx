@@ -86,6 +86,7 @@ export function ImportResults(props: { state: ImportState; onDismiss: () => void
             </span>
             <span className="import-result-detail">
               {r.status === 'duplicate' && r.reason}
+              {r.status === 'imported' && r.followsCaseId != null && `Case ${r.followsCaseId} of this study is signed: opened as its follow-up, case ${r.caseId}.`}
               {r.status === 'error' && (
                 <>
                   <code>{r.code}</code> {r.message}

@@ -6,7 +6,7 @@ import { call, errorCode, errorMessage, MAX_IMPORT_BYTES } from '../api';
 import type { Candidate } from './collect';
 
 export type ImportResult =
-  | { path: string; status: 'imported'; caseId: number; imageId: number }
+  | { path: string; status: 'imported'; caseId: number; imageId: number; followsCaseId?: number | null }
   | { path: string; status: 'duplicate'; caseId: number; imageId: number; reason: string }
   | { path: string; status: 'error'; code: string; message: string }
   | { path: string; status: 'cancelled' };
@@ -106,7 +106,7 @@ async function importOne(c: Candidate): Promise<ImportResult> {
   }
   try {
     const out = await call('import:file', { name: path, bytes });
-    if (out.status === 'imported') return { path, status: 'imported', caseId: out.caseId, imageId: out.imageId };
+    if (out.status === 'imported') return { path, status: 'imported', caseId: out.caseId, imageId: out.imageId, followsCaseId: out.followsCaseId ?? null };
     return { path, status: 'duplicate', caseId: out.caseId, imageId: out.imageId, reason: out.reason };
   } catch (e) {
     return { path, status: 'error', code: errorCode(e), message: errorMessage(e) };

@@ -1,8 +1,9 @@
-// The panel beside the image that holds the report and the question box. It folds away to keep the image clear
+// The panel beside the image that holds the report, the case's reference results and the question box. It folds away to keep the image clear
 // (folded until the reader first opens it; the choice is remembered on this computer).
 import { useState } from 'react';
 import { ReportPanel } from './ReportPanel';
 import { VqaBox } from '../vqa/VqaBox';
+import { ReferenceResults } from '../site/ReferenceResults';
 import './report.css';
 
 const OPEN_KEY = 'cxr.readingDock.open';
@@ -34,6 +35,7 @@ export function ReadingDock({ caseId, imageId }: { caseId: number; imageId: numb
       {open && (
         <>
           <ReportPanel caseId={caseId} />
+          <ReferenceResults caseId={caseId} />
           <VqaBox key={imageId} imageId={imageId} />
         </>
       )}

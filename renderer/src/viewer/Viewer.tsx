@@ -60,8 +60,8 @@ const TOOL_ACTIONS: Partial<Record<Action, ToolName>> = {
 };
 const TARGETS: MaskLabel[] = ['right_lung', 'left_lung', 'lesion'];
 
-export function Viewer(props: { caseId: number; onBack: () => void; active: boolean }) {
-  const { caseId, onBack, active } = props;
+export function Viewer(props: { caseId: number; onBack: () => void; active: boolean; onOpenCase?: (caseId: number) => void }) {
+  const { caseId, onBack, active, onOpenCase } = props;
   const [detail, setDetail] = useState<CaseDetail | null>(null);
   const [imageIndex, setImageIndex] = useState(0);
   const [error, setError] = useState<string | null>(null);
@@ -501,6 +501,7 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
             ))}
           </span>
         )}
+        {detail && <CaseLinks detail={detail} onOpenCase={onOpenCase} />}
         <span className="toolbar-spacer" />
         <label className="field">
           <span>Window</span>
@@ -642,4 +643,40 @@ export function Viewer(props: { caseId: number; onBack: () => void; active: bool
       </div>
     </section>
   );
+}
+
+/**
+ * A follow-up case says which signed case it follows (an image of the study arrived after that one was signed, so
+ * it is read and signed here, not there); a signed case with follow-ups says where the later images went.
+ */
+function CaseLinks(props: { detail: CaseDetail; onOpenCase?: (caseId: number) => void }) {
+  const { detail, onOpenCase } = props;
+  const link = (id: number) =>
+    onOpenCase ? (
+      <button type="button" className="btn btn-small btn-link" data-testid="case-link" onClick={() => onOpenCase(id)}>
+        case {id}
+      </button>
+    ) : (
+      <span>case {id}</span>
+    );
+  if (detail.followsCaseId !== null) {
+    return (
+      <span className="case-link follow-up" data-testid="follow-up-banner" title="The signed report of the earlier case does not include the images of this case.">
+        Follow-up of signed {link(detail.followsCaseId)}: image(s) that arrived after it was signed
+      </span>
+    );
+  }
+  if (detail.followUpCaseIds.length) {
+    return (
+      <span className="case-link" data-testid="follow-ups-banner" title="Images of this study that arrived after signing are read and signed in their own case.">
+        Later images: {detail.followUpCaseIds.map((id, i) => (
+          <span key={id}>
+            {i > 0 ? ', ' : ''}
+            {link(id)}
+          </span>
+        ))}
+      </span>
+    );
+  }
+  return null;
 }

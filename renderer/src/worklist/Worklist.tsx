@@ -33,15 +33,40 @@ const COLUMNS: Column[] = [
     cell: (r) => [r.modality, r.view].filter(Boolean).join(' / ') || '—',
     title: (r) => r.description ?? '',
   },
-  { id: 'status', label: 'Status', sortKey: 'status', width: '110px', cell: (r) => <span className={`status status-${r.status}`}>{STATUS_LABELS[r.status] ?? r.status}</span> },
+  {
+    id: 'status',
+    label: 'Status',
+    sortKey: 'status',
+    width: '150px',
+    cell: (r) => (
+      <>
+        <span className={`status status-${r.status}`}>{STATUS_LABELS[r.status] ?? r.status}</span>
+        {r.followsCaseId !== null && (
+          <span className="badge badge-follow-up" data-testid="follow-up-badge">
+            follow-up of {r.followsCaseId}
+          </span>
+        )}
+      </>
+    ),
+    title: (r) => (r.followsCaseId !== null ? `Image(s) of this study that arrived after case ${r.followsCaseId} was signed; its signed report does not include them.` : ''),
+  },
   {
     id: 'aiScore',
     label: 'AI score',
     sortKey: 'aiScore',
     firstDir: 'desc',
     width: '150px',
+    // the score, and beside it the triage flag in words (flagged against the threshold in force, by the pack in use);
+    // a site head's score carries a small mark drawn by the style sheet from the row's data attribute
     cell: (r) => <ScoreCell row={r} />,
-    title: (r) => (r.flagged === null ? 'No AI score yet' : r.flagged ? 'Flagged: the AI TB score is at or above the operating threshold' : 'Not flagged: the AI TB score is below the operating threshold'),
+    title: (r) =>
+      r.aiScore === null
+        ? r.aiOutOfScope
+          ? 'No TB score: the model found no two plausible lung fields (not a frontal chest X-ray?)'
+          : 'No AI score yet'
+        : `TB score ${r.aiScore.toFixed(1)}${r.aiScoreHead !== null ? ` (site head ${r.aiScoreHead})` : ' (the model pack\'s own)'}${
+            r.flagged ? ': flagged, at or above the operating threshold in force' : r.aiScoreStale ? '' : ': not flagged, below the operating threshold in force'
+          }${r.aiScoreStale ? '; read by another model version, awaiting the reading by the model in use: not flagged' : ''}`,
   },
   { id: 'images', label: 'Images', width: '84px', className: 'num', cell: (r) => r.imageCount },
   { id: 'importedAt', label: 'Imported', sortKey: 'importedAt', firstDir: 'desc', width: '140px', cell: (r) => formatTimestamp(r.importedAt) },
@@ -51,7 +76,15 @@ const GRID = COLUMNS.map((c) => c.width).join(' ');
 
 /** The AI score and, beside it, the triage flag in words and a mark (readable without colour). */
 function ScoreCell({ row }: { row: WorklistRow }) {
-  if (row.aiScore === null) return <span className="score-cell">—</span>;
+  if (row.aiScore === null) {
+    return row.aiOutOfScope ? (
+      <span className="score-cell ai-out-of-scope" data-testid="ai-out-of-scope">
+        out of scope
+      </span>
+    ) : (
+      <span className="score-cell">—</span>
+    );
+  }
   return (
     <span className="score-cell" data-testid="worklist-score" data-flagged={row.flagged ? 'true' : 'false'}>
       <span className="num score-value" data-testid="worklist-score-value">{row.aiScore.toFixed(0)}</span>
@@ -194,7 +227,7 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
           className={`btn btn-small ${filter.flagged ? 'active' : ''}`}
           aria-pressed={filter.flagged}
           data-testid="worklist-flagged-filter"
-          title="Show only the cases whose AI TB score is at or above the operating threshold"
+          title="Show only the flagged cases: AI TB score at or above the operating threshold in force"
           onClick={() => changeFilter((f) => ({ ...f, flagged: !f.flagged }))}
         >
           <span aria-hidden="true">▲</span> Flagged only
@@ -203,6 +236,12 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
           {data.total === null ? 'Loading…' : `${data.total.toLocaleString('en-US')} ${data.total === 1 ? 'case' : 'cases'}`}
         </span>
         {data.loading && <span className="spinner" aria-label="Loading" />}
+        {data.threshold && (
+          <span className="worklist-threshold" data-testid="worklist-threshold" data-source={data.threshold.source} title="Cases whose AI score is at or above it are flagged ▲">
+            Flag ▲ at TB score ≥ {data.threshold.value.toFixed(1)} ({data.threshold.label}
+            {data.threshold.headId !== null ? `, site head ${data.threshold.headId}` : ''})
+          </span>
+        )}
       </div>
       {data.error && (
         <div className="inline-error" role="alert" data-testid="worklist-error">
@@ -255,10 +294,12 @@ export function Worklist(props: { onOpen: (caseId: number) => void; refreshSigna
                   role="row"
                   aria-rowindex={it.index + 2}
                   aria-selected={selected === row.caseId}
-                  className={`worklist-row ${selected === row.caseId ? 'selected' : ''} ${it.index % 2 ? 'odd' : ''}`}
+                  className={`worklist-row ${selected === row.caseId ? 'selected' : ''} ${it.index % 2 ? 'odd' : ''} ${row.flagged ? 'flagged' : ''}`}
                   style={style}
                   data-testid="worklist-row"
                   data-case-id={row.caseId}
+                  data-flagged={row.flagged ? 'true' : 'false'}
+                  data-site-head={row.aiScoreHead ?? undefined}
                   onClick={() => setSelected(row.caseId)}
                   onDoubleClick={() => onOpen(row.caseId)}
                 >

@@ -2,7 +2,7 @@
 // needs them, `total` sizes the scroller, and a refresh (a change event, an import) re-fetches the visible pages
 // while the old rows stay on screen, so 50,000 cases neither load at once nor flicker.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { call, errorMessage, type CaseStatus, type WorklistRow, type WorklistSortKey } from '../api';
+import { call, errorMessage, type CaseStatus, type OperatingThreshold, type WorklistRow, type WorklistSortKey } from '../api';
 
 export const PAGE_SIZE = 200;
 
@@ -46,6 +46,8 @@ export function useWorklistData(initialSort: Sort) {
   const [version, setVersion] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  /** the operating threshold in force that the rows' flags compare with */
+  const [threshold, setThreshold] = useState<OperatingThreshold | null>(null);
   const pages = useRef(new Map<number, Page>());
   const inflight = useRef(new Set<string>());
   const gen = useRef(0);
@@ -81,6 +83,7 @@ export function useWorklistData(initialSort: Sort) {
       const needed = new Set(neededPages());
       for (const [q, page] of pages.current) if (page.gen !== g && !needed.has(q)) pages.current.delete(q);
       pages.current.set(p, { gen: g, rows: res.rows });
+      setThreshold((t) => (t && res.threshold && t.value === res.threshold.value && t.label === res.threshold.label && t.headId === res.threshold.headId ? t : res.threshold));
       if (res.total !== totalRef.current) {
         totalRef.current = res.total;
         setTotal(res.total);
@@ -166,7 +169,7 @@ export function useWorklistData(initialSort: Sort) {
   }, []);
 
   return useMemo(
-    () => ({ sort, filter, changeSort, changeFilter, total, rowAt, setRange, refresh, error, loading, version }),
-    [sort, filter, changeSort, changeFilter, total, rowAt, setRange, refresh, error, loading, version],
+    () => ({ sort, filter, changeSort, changeFilter, total, rowAt, setRange, refresh, error, loading, version, threshold }),
+    [sort, filter, changeSort, changeFilter, total, rowAt, setRange, refresh, error, loading, version, threshold],
   );
 }

@@ -116,3 +116,37 @@ test('an administrator manages accounts and the idle lock; a disabled account ca
     await ws.close();
   }
 });
+
+test('the audit log is read by role: cases and images for anyone signed in, one’s own account, everything else for administrators', async () => {
+  const ws = new Workstation({ dbPath: tempDbPath(), transport: 'http', network: false });
+  try {
+    await signIn(ws, 'radiologist', 'rad');
+    await signIn(ws, 'technician', 'tech');
+    const users = (await signIn(ws, 'administrator', 'admin'), await ok<{ users: { id: number; username: string }[] }>(ws.dispatch('accounts:listUsers', {}))).users;
+    const id = (name: string) => String(users.find((u) => u.username === name)!.id);
+    await ok(ws.dispatch('accounts:setSettings', { idleLockMinutes: 15 }));
+    const read = (q: { targetType?: string; targetId?: string }) => ws.dispatch('accounts:audit', q);
+
+    // the administrator reads everything
+    for (const q of [{}, { targetType: 'user', targetId: id('rad') }, { targetType: 'settings', targetId: 'accounts' }]) await ok(read(q));
+
+    await signIn(ws, 'technician', 'tech');
+    const refused = await err(read({ targetType: 'user', targetId: id('rad') }));
+    assert.equal(refused.code, 'FORBIDDEN', 'a technician reading a radiologist’s sign-ins');
+    assert.match(refused.message, /another account/);
+    assert.equal((await err(read({ targetType: 'user', targetId: id('admin') }))).code, 'FORBIDDEN');
+    assert.equal((await err(read({ targetType: 'settings', targetId: 'accounts' }))).code, 'FORBIDDEN');
+    assert.equal((await err(read({ targetType: 'user' }))).code, 'FORBIDDEN');
+    assert.equal((await err(read({}))).code, 'FORBIDDEN');
+    const own = await ok<{ entries: { action: string }[] }>(read({ targetType: 'user', targetId: id('tech') }));
+    assert.ok(own.entries.some((e) => e.action.startsWith('auth.login') || e.action.startsWith('user.')), JSON.stringify(own.entries.map((e) => e.action)));
+    await ok(read({ targetType: 'case', targetId: '1' }));
+    await ok(read({ targetType: 'image', targetId: '1' }));
+
+    await signIn(ws, 'radiologist', 'rad');
+    assert.equal((await err(read({ targetType: 'user', targetId: id('tech') }))).code, 'FORBIDDEN');
+    await ok(read({ targetType: 'user', targetId: id('rad') }));
+  } finally {
+    await ws.close();
+  }
+});

@@ -4,7 +4,7 @@
 import type { accountCalls } from '../../../contract/index';
 import type { DomainHandlers, HandlerContext } from '../context';
 import { AppError } from '../../errors';
-import { changeOwnPassword, createUser, getSettings, listAudit, listUsers, loadSignature, openAmendment, setSettings, signCase, signoffState, updateUser, verifyAudit, type StationSession } from '../../accounts/index';
+import { auditReadRefusal, changeOwnPassword, createUser, getSettings, listAudit, listUsers, loadSignature, openAmendment, setSettings, signCase, signoffState, updateUser, verifyAudit, type StationSession } from '../../accounts/index';
 
 /**
  * `session()`: the session of the call being handled (a web client's, or the station's own); `refreshAll()`: after an
@@ -58,10 +58,8 @@ export function accountHandlers(ctx: HandlerContext, session: () => StationSessi
     },
     'accounts:signature': ({ signatureId }) => loadSignature(db, signatureId),
     'accounts:audit': (q) => {
-      // A case's (or image's, user's) history is for anyone at the station; the whole log is the administrator's.
-      if ((q.targetType === undefined || q.targetId === undefined) && me().role !== 'administrator') {
-        throw new AppError('FORBIDDEN', 'Only an administrator can read the whole audit log; others can read the history of a case.');
-      }
+      const refusal = auditReadRefusal(me(), q);
+      if (refusal) throw new AppError('FORBIDDEN', refusal);
       return { entries: listAudit(db, q) };
     },
     'accounts:verifyAudit': () => {

@@ -1,8 +1,9 @@
 // Version 120: which model a case's AI score comes from.
 //
-// studies.ai_model_name / ai_model_version: the model whose readings gave studies.ai_score (the highest score of the
-// case's images for that model), so that the worklist flags each case against the operating threshold in force for
-// that model. Filled here from the latest reading of each scored case; NULL where the case has no score.
+// studies.ai_model_name / ai_model_version: the name and version of the model whose readings gave studies.ai_score
+// (the highest score of the case's images for that model), beside the sha256 that version 110 records for it
+// (ai_score_model, which the worklist flag compares with the pack in use). Filled here from the latest reading of
+// each scored case; NULL where the case has no score.
 import type { Database } from 'better-sqlite3';
 
 export const version = 120;
