@@ -59,6 +59,10 @@ def load_net(pack):
     size = int(ck["args"]["size"])
     if size != int(exp["size"]):
         raise SystemExit(f"checkpoint size {size} != pack size {exp['size']}")
+    if exp.get("reader"):
+        # a two-stage pack: the network followed by the TB reader, as export.py built the graph
+        from .export import two_stage
+        net = two_stage(net, resolve(exp["reader"]), size)
     return net, size, exp["checkpoint"]
 
 

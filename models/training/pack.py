@@ -1,7 +1,11 @@
 """Assemble the model pack: manifest.json + MODEL_CARD.md next to model.onnx.
 
     /usr/bin/python3 -m models.training.pack --run-dir models/training/runs/main \
-        --pack-dir models/packs/cxr-tb-v1
+        --pack-dir models/packs/cxr-tb-v1 [--reader-dir models/training/runs/<reader run>]
+
+With --reader-dir the pack is the two-stage graph export.py --reader wrote: the network of --run-dir gives the lung
+fields, boxes and evidence (its eval.json their metrics), the TB reader of --reader-dir the TB score, its operating
+threshold and the embedding (its eval.json the classification metrics).
 """
 from __future__ import annotations
 
@@ -179,6 +183,19 @@ def display_section(ev):
         "", *rows])
 
 
+def reader_training(run_dir, rev, rck):
+    """The TB reader's training, as the manifest records it."""
+    r = rck["args"]
+    return {"run": os.path.basename(os.path.normpath(run_dir)), "steps": rck.get("step"), "head": r["head"],
+            "augmentation": r["aug"], "sampler": r["sampler"], "seed": r["seed"], "lr": r["lr"],
+            "batch_size": r["batch_size"], "lung_dilation_px": r["dilate"], "width": r["width"],
+            "adversary_weight": r.get("adv", 0.0), "mixstyle": r.get("mixstyle", 0.0),
+            "instance_norm": r.get("instance_norm", False),
+            "held_out_sources": list(rev.get("hold_out") or []),
+            "lung_fields_from": os.path.basename(os.path.dirname(r["lungs"])),
+            "train_fingerprint_sha256": rck.get("meta", {}).get("train_fingerprint")}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--run-dir", required=True)
@@ -187,12 +204,18 @@ def main(argv=None):
     ap.add_argument("--version", required=True,
                     help="the pack's version; new weights need a new one (the station keys stored results by name and version)")
     ap.add_argument("--data-root", default=D.default_data_root())
-    ap.add_argument("--card-extra", default=os.path.join(HERE, "card_sections.md"),
-                    help="hand-written card sections appended (size trade-off, limits)")
+    ap.add_argument("--reader-dir", default=None,
+                    help="the TB reader run whose weights export.py --reader put in the graph")
+    ap.add_argument("--card-extra", action="append", default=None,
+                    help="card sections appended, in order (default: card_sections.md)")
     ap.add_argument("--compare-runs", nargs="*", default=[],
                     help="run dirs with eval.json for the sampler comparison table")
     a = ap.parse_args(argv)
     ev = load(os.path.join(a.run_dir, "eval.json"))
+    # the TB score's own evaluation: the reader's where the graph has one
+    rev = load(os.path.join(a.reader_dir, "eval.json")) if a.reader_dir else None
+    rck = torch.load(os.path.join(a.reader_dir, "final.pt"), map_location="cpu") if a.reader_dir else None
+    cev = rev or ev
     ck = torch.load(os.path.join(a.run_dir, "final.pt"), map_location="cpu")
     args = ck["args"]
     size = args["size"]
@@ -205,8 +228,8 @@ def main(argv=None):
     train_rows = [r for r in rows if r["_split"] == "train"]
     val_rows = [r for r in rows if r["_split"] == "val"]
     test_rows = [r for r in rows if r["_split"] == "test"]
-    thr = ev["threshold"]["tb_score"]
-    val_pooled = ev["splits"]["val"]["classification"]["pooled"]
+    thr = cev["threshold"]["tb_score"]
+    val_pooled = cev["splits"]["val"]["classification"]["pooled"]
     manifest = {
         "name": a.name,
         "version": a.version,
@@ -221,8 +244,11 @@ def main(argv=None):
         "outputs": [{"name": n, "shape": shapes[n], "dtype": "float32", "description": OUTPUT_DOC[n]}
                     for n in names],
         **({"embedding": {"name": EMBEDDING_NAME, "dim": shapes[EMBEDDING_NAME][1],
-                          "pooling": "mean then max over the cells of the last encoder feature map, each cell "
-                                     "weighted by the share of it inside the predicted lung fields",
+                          "pooling": ("mean then max over the cells of the TB reader's last feature map (the vector its "
+                                      "TB head reads), each cell weighted by the share of it inside the predicted lung "
+                                      "fields" if rev else
+                                      "mean then max over the cells of the last encoder feature map, each cell "
+                                      "weighted by the share of it inside the predicted lung fields"),
                           "base_logit": "ln(p / (1 - p)) with p = softmax(cls_logits)[tb_class_index]",
                           "use": "input of a site-specific head fitted on this station's confirmed cases"}}
            if EMBEDDING_NAME in shapes else {}),
@@ -240,7 +266,7 @@ def main(argv=None):
         "evidence": {"name": "evidence", "stride": 4, "definition": "max over det_heatmap classes"},
         "operating_point": {
             "tb_score_threshold": thr,
-            "rule": ev["threshold"]["rule"],
+            "rule": cev["threshold"]["rule"],
             "chosen_on": "val split (see split_rule)",
             "val_sensitivity": val_pooled["sensitivity"], "val_specificity": val_pooled["specificity"],
             "note": "calibrate locally before use (WHO: set the threshold on local data)",
@@ -253,6 +279,7 @@ def main(argv=None):
                 "batchnorm_reestimated_on_train_batches": args.get("soup_bn_batches")} if args.get("soup_of") else {}),
             "batch_size": args["batch_size"], "task_sizes": ck["meta"]["sizes"],
             "task_probs": ck["meta"]["probs"],
+            **({"tb_reader": reader_training(a.reader_dir, rev, rck)} if rev else {}),
             "data_sets": D.SETS,
             "split_rule": D.SPLIT_RULE,
             "train_fingerprint_sha256": D.fingerprint(train_rows),
@@ -262,10 +289,10 @@ def main(argv=None):
             "fingerprint_rule": "sha256 over '<set>\\t<raw manifest.jsonl line>\\n' for the rows, sorted by (set, id)",
         },
         "metrics_summary": {
-            sp: {"tb_accuracy": ev["splits"][sp]["classification"]["pooled"]["accuracy"],
-                 "tb_auc": ev["splits"][sp]["classification"]["pooled"]["auc"],
-                 "tb_sensitivity": ev["splits"][sp]["classification"]["pooled"]["sensitivity"],
-                 "tb_specificity": ev["splits"][sp]["classification"]["pooled"]["specificity"],
+            sp: {"tb_accuracy": cev["splits"][sp]["classification"]["pooled"]["accuracy"],
+                 "tb_auc": cev["splits"][sp]["classification"]["pooled"]["auc"],
+                 "tb_sensitivity": cev["splits"][sp]["classification"]["pooled"]["sensitivity"],
+                 "tb_specificity": cev["splits"][sp]["classification"]["pooled"]["specificity"],
                  "det_mAP50_tbx11k": ev["splits"][sp]["detection"].get("tbx11k", {}).get("mAP50"),
                  "lung_dice": ev["splits"][sp]["segmentation"].get("shenzhen", {}).get("dice_mean_lr")}
             for sp in ("val", "test")},
@@ -274,7 +301,7 @@ def main(argv=None):
         "intended_use": "adult PA/AP chest X-ray triage aid for TB; not a diagnosis",
     }
     with open(os.path.join(a.pack_dir, "metrics.json"), "w") as f:
-        json.dump(ev, f, indent=1)
+        json.dump({**ev, "tb_reader": rev} if rev else ev, f, indent=1)
     with open(os.path.join(a.pack_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     # the run a fine-tune started from, by name (the card is read at the station: no file paths)
@@ -283,13 +310,24 @@ def main(argv=None):
         init_note += (f"; weights averaged over {len(args['soup_of'])} checkpoints "
                       f"({', '.join('run `' + os.path.basename(os.path.dirname(s['ckpt'])) + '` step ' + str(s['step']) for s in args['soup_of'])}), "
                       f"BatchNorm statistics re-estimated on {args.get('soup_bn_batches')} train batches")
-    extra = open(a.card_extra).read() if os.path.exists(a.card_extra) else ""
+    extras = a.card_extra or [os.path.join(HERE, "card_sections.md")]
+    extra = "\n\n".join(open(p).read() for p in extras if os.path.exists(p))
+    if rev:
+        intro = ("Two-stage chest X-ray model for an offline TB-clinic reading station. Stage 1, a multi-task network, "
+                 "finds the lung fields (right / left), TB lesion boxes (CenterNet-style; active, obsolete) and a coarse "
+                 "evidence heatmap. Stage 2, the TB reader, sees only the lungs: the input inside the (slightly "
+                 "dilated) predicted lung fields, standardised with the mean and spread of the pixels there, everything "
+                 "else set to 0; its last feature map is pooled inside the lung fields (the `embedding` output) and "
+                 "gives TB / sick-not-TB / healthy (TB score = 100·p(TB)). Whatever lies outside the thorax (borders, "
+                 "burned-in text, label blocks) reaches the TB score only through the lung outline.")
+    else:
+        intro = ("Multi-task chest X-ray model for an offline TB-clinic reading station: TB / sick-not-TB / healthy "
+                 "classification (TB score = 100·p(TB)), CenterNet-style TB lesion detection (active, obsolete), "
+                 "lung-field segmentation (right / left) and a coarse evidence heatmap.")
     card = f"""# Model card — {a.name} v{a.version}
 
-Multi-task chest X-ray model for an offline TB-clinic reading station: TB / sick-not-TB / healthy
-classification (TB score = 100·p(TB)), CenterNet-style TB lesion detection (active, obsolete),
-lung-field segmentation (right / left) and a coarse evidence heatmap. Trained from scratch
-(no pretrained weights) on a 2-core CPU. ONNX opset 17, {manifest['model_bytes'] / 1e6:.1f} MB,
+{intro}
+Trained from scratch (no pretrained weights) on a 2-core CPU. ONNX opset 17, {manifest['model_bytes'] / 1e6:.1f} MB,
 sha256 `{manifest['model_sha256']}`.
 
 ## Intended use
@@ -318,8 +356,8 @@ and DA/DB contain both TB and non-TB images; their per-source AUC is the most ho
 Paper figures for reference (PaliGemma-CXR): TB accuracy 90.3 %, detection mAP 19.4 — different data, model
 and evaluation protocol, not directly comparable.
 
-### Classification (TB vs not-TB)
-{cls_table(ev)}
+### Classification (TB vs not-TB){" — the TB reader, run `" + os.path.basename(os.path.normpath(a.reader_dir)) + "`" if rev else ""}
+{cls_table(cev)}
 
 ### Detection (TBX11K) and lung segmentation (Shenzhen, confidence "ok" masks)
 {det_seg_table(ev)}
