@@ -66,7 +66,9 @@ def probe_table(rows):
     for label, path, key in rows:
         if not os.path.exists(path):
             continue
-        pr = _load(path)["probes"][key]
+        d = _load(path)
+        # probe.json holds {"probes": {embedding: ...}}; a reader's eval.json its own probe under "shortcut_probe"
+        pr = d["probes"][key] if "probes" in d else d[key]
         c = []
         for grp in ("not_tb", "tb"):
             g = pr[grp]

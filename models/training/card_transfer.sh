@@ -5,11 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=$1; OUT=$2
 /usr/bin/python3 -m models.training.card_transfer --runs-dir "$RUNS" --text models/training/card_transfer.md --out "$OUT" \
-  --method "rs_lung_acq=lung-only reader, acquisition randomisation, 3-way head, mixed sampler (**shipped method**)" \
-  --method "rs_global=whole image, 3-way head, base augmentation, mixed sampler (today's design)" \
+  --method "rs_lung_acq=lung-only reader, acquisition randomisation, 3-way head, mixed sampler (chosen by the rule; not shipped, see below)" \
+  --method "rs_global=whole image, 3-way head, base augmentation, mixed sampler (the shipped design)" \
   --method "rs_lung_acq_hier_bal=lung-only reader, acquisition randomisation, abnormal + TB heads, source-balanced sampler" \
   --probe "1.2.1, whole image (what its TB head read)=ft_cls2/probe.json:whole_image" \
   --probe "1.2.1, lung-pooled (its embedding output)=ft_cls2/probe.json:lung" \
-  --probe "1.3.0, TB reader (what its TB head reads = its embedding output)=rl_acq_ship/probe.json:lung" \
+  --probe "lung-only TB reader rl_acq_ship (not shipped; what its head reads)=rl_acq_ship/eval.json:shortcut_probe" \
   --perturb "1.2.1 (whole-image classifier)=ft_cls2/perturb.json" \
-  --perturb "1.3.0 (lung-only TB reader)=rl_acq_ship/perturb.json"
+  --perturb "lung-only TB reader rl_acq_ship (not shipped)=rl_acq_ship/perturb.json"

@@ -6,11 +6,9 @@
 #                 draws from the sources with both TB and not-TB, lr 1e-3, seed 777   (≈ 70 min)
 #   ft_cls2       +1500 steps from ft_cls, same weights, 60 % of the classification draws from those sources,
 #                 lr 5e-4, seed 99                                                   (≈ 36 min)
-#   rl_acq_ship   the TB reader (lung-only input, acquisition randomisation, 3-way head, 60 % of the draws from the
-#                 sources with both classes), 1200 steps, lr 2e-3, seed 101, on ft_cls2's lung fields
-#                                                                                    (≈ 30 min on 2 threads)
-# then the two-stage export, its out-of-lung perturbation test and shortcut probe, the card's transfer section
-# (from the leave-one-source-out arms in runs/, see loso_arms.sh) and the pack.
+# then the export with the lung-pooled `embedding` output (1.2.1), the card's transfer section (from the
+# leave-one-source-out arms and measurements in runs/, see loso_arms.sh and card_transfer.sh) and the pack.
+# The lung-only TB reader (run rl_acq_ship) is not part of the shipped pack: see the card's transfer section.
 # Each stage resumes from its ckpt_last.pt, and a stage whose final.pt exists is skipped, so the chain may be
 # stopped and restarted across sessions. Run from anywhere; environment: CXR_THREADS (default 1),
 # CXR_DATA_ROOT (default ../shared/datasets beside the repository), CXR_RUNS_DIR (default models/training/runs),
@@ -36,21 +34,12 @@ stage ft_cls --init "$RUNS/ft_uniform/final.pt" --sampler weights:cls=0.6,det=0.
     --mixed-source-mass 0.4 --steps 3000 --lr 1e-3 --warmup 50 --seed 777
 stage ft_cls2 --init "$RUNS/ft_cls/final.pt" --sampler weights:cls=0.6,det=0.25,seg=0.15 \
     --mixed-source-mass 0.6 --steps 1500 --lr 5e-4 --warmup 50 --seed 99
-if [ ! -f "$RUNS/rl_acq_ship/final.pt" ]; then
-  echo "== rl_acq_ship"
-  $PY -m models.training.train_reader --run rl_acq_ship --runs-dir "$RUNS" --data-root "$DATA" --resume \
-      --lungs "$RUNS/ft_cls2/final.pt" --steps 1200 --aug acq --head tri --sampler mixed:0.6 --seed 101
-fi
 mkdir -p "$PACK"
-$PY -m models.training.export --ckpt "$RUNS/ft_cls2/final.pt" --reader "$RUNS/rl_acq_ship/final.pt" \
-    --out "$PACK/model.onnx" --parity-dir /tmp/cxr-tb-v1-parity --parity-commit-dir "$PACK/parity"
-[ -f "$RUNS/rl_acq_ship/perturb.json" ] || $PY -m models.training.perturb --data-root "$DATA" \
-    --ckpt "$RUNS/ft_cls2/final.pt" --reader "$RUNS/rl_acq_ship/final.pt" --out "$RUNS/rl_acq_ship/perturb.json"
-[ -f "$RUNS/rl_acq_ship/probe.json" ] || $PY -m models.training.probe --data-root "$DATA" \
-    --ckpt "$RUNS/ft_cls2/final.pt" --reader "$RUNS/rl_acq_ship/final.pt" --out "$RUNS/rl_acq_ship/probe.json"
+$PY -m models.training.export --ckpt "$RUNS/ft_cls2/final.pt" --embedding --out "$PACK/model.onnx" \
+    --parity-dir /tmp/cxr-tb-v1-parity --parity-commit-dir "$PACK/parity"
 models/training/card_transfer.sh "$RUNS" /tmp/cxr-card-transfer.md
-$PY -m models.training.pack --run-dir "$RUNS/ft_cls2" --reader-dir "$RUNS/rl_acq_ship" --pack-dir "$PACK" \
-    --data-root "$DATA" --version 1.3.0 --card-extra /tmp/cxr-card-transfer.md --card-extra models/training/card_sections.md \
+$PY -m models.training.pack --run-dir "$RUNS/ft_cls2" --pack-dir "$PACK" --data-root "$DATA" --version 1.2.1 \
+    --card-extra /tmp/cxr-card-transfer.md --card-extra models/training/card_sections.md \
     --compare-runs $(for r in main_inverse single_cls_98 single_det_195 single_seg_1207 cmp_proportional single_cls_981 \
                               single_det_441 single_seg_78 ft_uniform single_det_441_s192 single_seg_78_s192 ft_cls \
                               ft_cls_b soup_ft_cls_ft_cls_b ft_cls2 ft_cls3 ft_flip ft_s320 soup_ft_cls2_cls3_flip; do
