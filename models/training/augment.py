@@ -242,3 +242,57 @@ def warp_pair(img, mask, M, T):
     grid = F.affine_grid(torch.tensor(theta, dtype=torch.float32), list(img.shape), align_corners=False)
     return (F.grid_sample(img, grid, mode="bilinear", padding_mode="zeros", align_corners=False),
             F.grid_sample(mask, grid, mode="bilinear", padding_mode="zeros", align_corners=False))
+
+
+def burn_in(x: torch.Tensor, rng: np.random.Generator, p: float) -> torch.Tensor:
+    """Marks that X-ray units and careless workflows put on a film outside the thorax, drawn on letterboxed images
+    in [0, 1] (after geometry, before normalisation), each sample with probability p: a bright frame along the
+    edges of the image content (1-8 px), burned-in text (rows of bright glyph-like cells) along the top or bottom
+    edge, and a bright label block with a dark letter in a corner. Labels, boxes and lung masks are unchanged: the
+    network is to learn that none of it matters. With p = 0 no random number is drawn."""
+    if p <= 0:
+        return x
+    x = x.clone()
+    B, _, S, _ = x.shape
+    for b in range(B):
+        if rng.random() >= p:
+            continue
+        img = x[b, 0]
+        on = img > 1e-3
+        rows = torch.nonzero(on.any(1)).flatten()
+        cols = torch.nonzero(on.any(0)).flatten()
+        if len(rows) < S // 4 or len(cols) < S // 4:
+            continue
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        H, W = y1 - y0, x1 - x0
+        kinds = rng.random(3) < np.array([0.6, 0.5, 0.5])
+        if not kinds.any():
+            kinds[rng.integers(3)] = True
+        v = float(rng.uniform(0.85, 1.0))
+        if kinds[0]:  # frame
+            t = int(rng.integers(1, 9))
+            img[y0:y0 + t, x0:x1] = v
+            img[y1 - t:y1, x0:x1] = v
+            img[y0:y1, x0:x0 + t] = v
+            img[y0:y1, x1 - t:x1] = v
+        if kinds[1]:  # text: a row of glyph-like cells, top or bottom, left or right
+            ch = int(rng.integers(4, 10))
+            n = int(rng.integers(6, 18))
+            cw = max(2, int(ch * 0.6))
+            ty = y0 + int(0.02 * H) if rng.random() < 0.5 else y1 - int(0.02 * H) - ch
+            tx = x0 + int(0.02 * W) if rng.random() < 0.5 else x1 - int(0.02 * W) - n * (cw + 1)
+            cells = torch.from_numpy(rng.random((ch, n * (cw + 1))) < 0.45)
+            ys, xs = max(ty, 0), max(tx, 0)
+            patch = img[ys:ys + ch, xs:xs + n * (cw + 1)]
+            m = cells[:patch.shape[0], :patch.shape[1]]
+            patch[m] = v
+        if kinds[2]:  # label block with a dark letter-like bar pattern
+            bw, bh = int(rng.uniform(0.08, 0.16) * W), int(rng.uniform(0.04, 0.08) * H)
+            cx = x0 + int(0.02 * W) if rng.random() < 0.5 else x1 - int(0.02 * W) - bw
+            cy = y0 + int(0.02 * H) if rng.random() < 0.5 else y1 - int(0.02 * H) - bh
+            cx, cy = max(cx, 0), max(cy, 0)
+            img[cy:cy + bh, cx:cx + bw] = v
+            lx, lw = cx + bw // 3, max(1, bw // 8)
+            img[cy + bh // 5:cy + bh - bh // 5, lx:lx + lw] = 0.0
+            img[cy + bh // 5:cy + bh // 5 + max(1, bh // 8), lx:lx + bw // 4] = 0.0
+    return x

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
-from .augment import (apply_geometry, apply_intensity, centernet_targets, normalise_batch,
+from .augment import (apply_geometry, apply_intensity, burn_in, centernet_targets, normalise_batch,
                       random_affines, swap_lungs)
 from .model import CXRNet
 
@@ -45,6 +45,9 @@ def parse_args(argv=None):
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default=None, help="initialise model weights from a checkpoint (fresh optimizer/schedule)")
     ap.add_argument("--aug-strength", type=float, default=1.0)
+    ap.add_argument("--burn-in", type=float, default=0.0,
+                    help="probability per training sample of burned-in marks outside the thorax (a bright frame, text, "
+                         "a label block; augment.burn_in), labels unchanged (default 0: none, no random numbers drawn)")
     ap.add_argument("--hflip", type=float, default=0.0,
                     help="probability of a left-right mirror per training sample (lung labels swapped)")
     ap.add_argument("--mixed-source-mass", type=float, default=None,
@@ -83,7 +86,7 @@ def dice_loss(logits, target, n=3):
     return 1 - ((2 * inter + 1) / (den + 1))[1:].mean()
 
 
-def make_batch(corpus, task, idx, rng, aug_strength, stride, train=True, hflip=0.0):
+def make_batch(corpus, task, idx, rng, aug_strength, stride, train=True, hflip=0.0, burn=0.0):
     S = corpus.size
     x = torch.from_numpy(corpus.images[idx].astype(np.float32))[:, None]
     items = [corpus.items[i] for i in idx]
@@ -96,6 +99,7 @@ def make_batch(corpus, task, idx, rng, aug_strength, stride, train=True, hflip=0
         M, T, flips = random_affines(len(idx), rng, aug_strength, hflip)
         x, seg, boxes = apply_geometry(x, seg, boxes, M, T)
         seg = swap_lungs(seg, flips)
+        x = burn_in(x, rng, burn)
     x = normalise_batch(x)
     tg = centernet_targets(boxes, S, stride, len(D.DET_CLASSES))
     return x, items, seg, tg
@@ -230,7 +234,7 @@ def train(a):
         task, idx = sampler.draw()
         tcount[task] += 1
         x, items, seg, tg = make_batch(corpus, task, idx, aug_rng, a.aug_strength, net.det_stride,
-                                        hflip=a.hflip)
+                                        hflip=a.hflip, burn=getattr(a, "burn_in", 0.0))
         for g in opt.param_groups:
             g["lr"] = lr_at(step, a)
         out = net(x)
