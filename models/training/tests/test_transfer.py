@@ -199,3 +199,20 @@ class TestHoldOut(unittest.TestCase):
                 log = [json.loads(line) for line in f]
             start = next(r for r in log if r["msg"] == "start")
             self.assertNotIn("shenzhen", start["sources_tb"] + start["sources_not_tb"])
+
+
+class BurnInTest(unittest.TestCase):
+    def test_marks_only_near_the_content_edges_and_none_at_zero(self):
+        from models.training.augment import burn_in
+        x = torch.zeros(8, 1, 128, 128)
+        x[:, :, 16:112, :] = 0.4  # content letterboxed top and bottom
+        rng = np.random.default_rng(3)
+        self.assertTrue(torch.equal(burn_in(x, rng, 0.0), x))
+        self.assertEqual(rng.random(), np.random.default_rng(3).random())  # nothing drawn at p = 0
+        y = burn_in(x, np.random.default_rng(4), 1.0)
+        changed = (y - x).abs() > 0
+        self.assertTrue(all(changed[b].any() for b in range(8)))  # every sample got a mark at p = 1
+        # the marks sit on the content (never on the letterbox padding) and away from its middle, where the lungs are
+        self.assertFalse(changed[:, :, :16].any() or changed[:, :, 112:].any())
+        self.assertFalse(changed[:, :, 40:88, 30:98].any())
+        self.assertTrue(torch.equal(x[:, :, 16:112, :] == 0.4, torch.ones_like(x[:, :, 16:112, :], dtype=torch.bool)))
