@@ -10,6 +10,8 @@ RUNS=$1; OUT=$2
   --method "rs_lung_acq_hier_bal=lung-only reader, acquisition randomisation, abnormal + TB heads, source-balanced sampler" \
   --probe "1.2.1, whole image (what its TB head read)=ft_cls2/probe.json:whole_image" \
   --probe "1.2.1, lung-pooled (its embedding output)=ft_cls2/probe.json:lung" \
+  --probe "1.2.1 fine-tuned with burned-in marks, ft_burn (not shipped), lung-pooled=ft_burn/probe.json:lung" \
   --probe "lung-only TB reader rl_acq_ship (not shipped; what its head reads)=rl_acq_ship/eval.json:shortcut_probe" \
   --perturb "1.2.1 (whole-image classifier)=ft_cls2/perturb.json" \
-  --perturb "lung-only TB reader rl_acq_ship (not shipped)=rl_acq_ship/perturb.json"
+  --perturb "lung-only TB reader rl_acq_ship (not shipped)=rl_acq_ship/perturb.json" \
+  --perturb "1.2.1 fine-tuned with burned-in marks, ft_burn (not shipped)=ft_burn/perturb.json"
