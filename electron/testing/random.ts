@@ -1,17 +1,8 @@
 // A small seeded pseudo-random generator for tests that must replay exactly (fuzzers): the same seed gives the same
 // sequence on every machine.
 
-/** mulberry32: 32-bit state, good enough spread for test inputs; returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// the station's own seeded generator (mulberry32), so that tests and the code they check draw the same way
+export { seededRandom } from '../core/evaluation/metrics';
 
 /** Helpers over one generator: an integer below n, one element of a list, a chance. */
 export function picker(r: () => number) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  accuracy, averagePrecision, binaryStats, bootstrapInterval, cocoAp, cocoMap, dice, maskIou, meanAp50, rocAuc,
+  accuracy, aucWithInterval, averagePrecision, binaryStats, cocoAp, cocoMap, dice, maskIou, meanAp50, rocAuc,
   seededRandom, sensitivityAtSpecificity, specificityAtSensitivity, type DetBox, type GtBox,
 } from './metrics';
 
@@ -81,11 +81,12 @@ test('bootstrap interval: deterministic, contains the statistic, narrower with m
   const s: number[] = [];
   const rnd = seededRandom(7);
   for (let i = 0; i < 400; i++) { y.push(i % 2 === 0); s.push((i % 2 === 0 ? 1 : 0) + rnd() * 1.5); }
-  const small = bootstrapInterval(y.slice(0, 40), s.slice(0, 40), rocAuc, 500)!;
-  assert.deepEqual(small, bootstrapInterval(y.slice(0, 40), s.slice(0, 40), rocAuc, 500));
-  const big = bootstrapInterval(y, s, rocAuc, 500)!;
+  const small = aucWithInterval(y.slice(0, 40), s.slice(0, 40), { replicates: 500 })!;
+  assert.deepEqual(small, aucWithInterval(y.slice(0, 40), s.slice(0, 40), { replicates: 500 }));
+  const big = aucWithInterval(y, s, { replicates: 500 })!;
   const auc = rocAuc(y, s)!;
-  assert.ok(big[0] <= auc && auc <= big[1]);
-  assert.ok(big[1] - big[0] < small[1] - small[0]);
-  assert.equal(bootstrapInterval([true, true], [1, 2], rocAuc), null);
+  assert.equal(big.value, auc);
+  assert.ok(big.low <= auc && auc <= big.high);
+  assert.ok(big.high - big.low < small.high - small.low);
+  assert.equal(aucWithInterval([true, true], [1, 2]), null);
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { seededRandom } from '../evaluation/metrics';
 
 const require = createRequire(import.meta.url);
 
@@ -151,17 +152,8 @@ export function swap16(words: Uint16Array): Uint16Array {
   return out;
 }
 
-/** A deterministic pseudo-random generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic pseudo-random generator (mulberry32): the evaluation's seeded generator. */
+export const rng = seededRandom;
 
 /** A smooth chest-like test image with noise, values in [0, 2^bits). */
 export function testImage(rows: number, columns: number, bits: number, seed = 1): Uint16Array {

@@ -2,19 +2,13 @@
 // stratified bootstrap interval, the paired interval of the difference of two AUCs on the same cases, the threshold
 // table (sensitivity, specificity, PPV, NPV, flagged per 100, each with its counts) and the threshold that keeps a
 // wanted sensitivity. Everything random comes from a seeded generator, so the same cases give the same numbers.
-import { rocAuc } from '../evaluation/metrics';
 
-/** A small, fast, seeded generator of uniform numbers in [0, 1) (Mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The AUC, its bootstrap intervals, the seeded generator and the threshold for a sensitivity are the evaluation's
+// own (one implementation for the station's calibration and for `cxr eval`); re-exported for the site's callers.
+export {
+  aucDifference, aucWithInterval, BOOTSTRAP_REPLICATES, BOOTSTRAP_SEED, seededRandom, thresholdForSensitivity,
+  type BootstrapOptions, type Interval,
+} from '../evaluation/metrics';
 
 /** Fisher–Yates shuffle with the given generator (in place). */
 export function shuffle<T>(a: T[], rand: () => number): T[] {
@@ -56,133 +50,6 @@ export function rocCurve(y: readonly boolean[], scores: readonly number[]): RocP
   return out;
 }
 
-export interface Interval {
-  /** the point estimate on the cases as they are */
-  value: number;
-  low: number;
-  high: number;
-}
-
-export interface BootstrapOptions {
-  replicates?: number;
-  seed?: number;
-  /** coverage of the interval (default 0.95) */
-  level?: number;
-}
-
-export const BOOTSTRAP_REPLICATES = 2000;
-export const BOOTSTRAP_SEED = 20240601;
-
-function percentile(sorted: Float64Array, q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-/**
- * AUC of each set of scores under many stratified resamplings of the cases (positives and negatives are resampled
- * separately, so every replicate keeps the counts): for each positive, where it falls among the sorted negatives is
- * found once, so a replicate costs one pass over the cases.
- */
-function bootstrapAucs(y: readonly boolean[], scoreSets: readonly (readonly number[])[], opts: BootstrapOptions): Float64Array[] {
-  const B = opts.replicates ?? BOOTSTRAP_REPLICATES;
-  const rand = seededRandom(opts.seed ?? BOOTSTRAP_SEED);
-  const pos: number[] = [];
-  const neg: number[] = [];
-  y.forEach((v, i) => (v ? pos : neg).push(i));
-  const P = pos.length;
-  const N = neg.length;
-  // Per score set: negatives sorted, and for each positive the range of sorted negatives below it and equal to it.
-  const prepared = scoreSets.map((s) => {
-    const negOrder = [...neg].sort((a, b) => s[a] - s[b]);
-    const sortedNeg = negOrder.map((i) => s[i]);
-    const lower = new Int32Array(P);
-    const upper = new Int32Array(P);
-    pos.forEach((pi, k) => {
-      lower[k] = lowerBound(sortedNeg, s[pi]);
-      upper[k] = upperBound(sortedNeg, s[pi]);
-    });
-    // rank of each original negative in the sorted order
-    const posInNeg = new Map(neg.map((ni, j) => [ni, j]));
-    const rankOfNeg = new Int32Array(N);
-    negOrder.forEach((ni, r) => (rankOfNeg[posInNeg.get(ni)!] = r));
-    return { lower, upper, rankOfNeg };
-  });
-  const out = scoreSets.map(() => new Float64Array(B));
-  const posCount = new Int32Array(P);
-  const negCount = new Int32Array(N);
-  const cum = new Int32Array(N + 1);
-  const denom = P * N;
-  for (let b = 0; b < B; b++) {
-    posCount.fill(0);
-    negCount.fill(0);
-    for (let k = 0; k < P; k++) posCount[Math.floor(rand() * P)]++;
-    for (let k = 0; k < N; k++) negCount[Math.floor(rand() * N)]++;
-    prepared.forEach((p, si) => {
-      cum.fill(0);
-      for (let j = 0; j < N; j++) cum[p.rankOfNeg[j] + 1] += negCount[j];
-      for (let r = 0; r < N; r++) cum[r + 1] += cum[r];
-      let sum = 0;
-      for (let k = 0; k < P; k++) {
-        if (!posCount[k]) continue;
-        const below = cum[p.lower[k]];
-        const equal = cum[p.upper[k]] - below;
-        sum += posCount[k] * (below + 0.5 * equal);
-      }
-      out[si][b] = sum / denom;
-    });
-  }
-  return out;
-}
-
-function lowerBound(sorted: readonly number[], v: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function upperBound(sorted: readonly number[], v: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** The AUC (Mann–Whitney, ties count one half) with its stratified bootstrap percentile interval; null without both classes. */
-export function aucWithInterval(y: readonly boolean[], scores: readonly number[], opts: BootstrapOptions = {}): Interval | null {
-  const value = rocAuc([...y], [...scores]);
-  if (value === null) return null;
-  const reps = bootstrapAucs(y, [scores], opts)[0].sort();
-  const alpha = (1 - (opts.level ?? 0.95)) / 2;
-  return { value, low: percentile(reps, alpha), high: percentile(reps, 1 - alpha) };
-}
-
-/**
- * AUC(b) − AUC(a) on the same cases, with the interval of that difference from the same resamplings (a paired
- * bootstrap: each replicate draws one set of cases and scores both). Null without both classes.
- */
-export function aucDifference(y: readonly boolean[], a: readonly number[], b: readonly number[], opts: BootstrapOptions = {}): Interval | null {
-  const aa = rocAuc([...y], [...a]);
-  const bb = rocAuc([...y], [...b]);
-  if (aa === null || bb === null) return null;
-  const [ra, rb] = bootstrapAucs(y, [a, b], opts);
-  const d = new Float64Array(ra.length);
-  for (let i = 0; i < d.length; i++) d[i] = rb[i] - ra[i];
-  d.sort();
-  const alpha = (1 - (opts.level ?? 0.95)) / 2;
-  return { value: bb - aa, low: percentile(d, alpha), high: percentile(d, 1 - alpha) };
-}
-
 export interface ThresholdRow {
   threshold: number;
   tp: number;
@@ -217,17 +84,6 @@ export function thresholdRow(y: readonly boolean[], scores: readonly number[], t
     npv: div(tn, tn + fn),
     flaggedPer100: y.length ? (100 * (tp + fp)) / y.length : null,
   };
-}
-
-/**
- * The highest threshold whose sensitivity is at least `target` (it flags the fewest cases that keep it): the k-th
- * highest score of a positive, k = ⌈target · positives⌉. Null without positives.
- */
-export function thresholdForSensitivity(y: readonly boolean[], scores: readonly number[], target: number): number | null {
-  const pos = scores.filter((_, i) => y[i]).sort((a, b) => b - a);
-  if (!pos.length) return null;
-  const k = Math.min(pos.length, Math.max(1, Math.ceil(target * pos.length - 1e-9)));
-  return pos[k - 1];
 }
 
 /** The thresholds a threshold table lists: every 5 points of the 0–100 scale, and the ones that matter here. */
