@@ -16,7 +16,7 @@ export interface BinaryStats {
 }
 
 /** Predicted positive when score ≥ threshold. */
-export function binaryStats(y: boolean[], scores: number[], threshold: number): BinaryStats {
+export function binaryStats(y: readonly boolean[], scores: readonly number[], threshold: number): BinaryStats {
   let tp = 0, tn = 0, fp = 0, fn = 0;
   for (let i = 0; i < y.length; i++) {
     const p = scores[i] >= threshold;

@@ -2,6 +2,7 @@
 // stratified bootstrap interval, the paired interval of the difference of two AUCs on the same cases, the threshold
 // table (sensitivity, specificity, PPV, NPV, flagged per 100, each with its counts) and the threshold that keeps a
 // wanted sensitivity. Everything random comes from a seeded generator, so the same cases give the same numbers.
+import { binaryStats } from '../evaluation/metrics';
 
 // The AUC, its bootstrap intervals, the seeded generator and the threshold for a sensitivity are the evaluation's
 // own (one implementation for the station's calibration and for `cxr eval`); re-exported for the site's callers.
@@ -67,22 +68,13 @@ export interface ThresholdRow {
 
 /** The counts and rates at one threshold (flagged when score ≥ threshold). */
 export function thresholdRow(y: readonly boolean[], scores: readonly number[], threshold: number): ThresholdRow {
-  let tp = 0, fp = 0, tn = 0, fn = 0;
-  for (let i = 0; i < y.length; i++) {
-    const flagged = scores[i] >= threshold;
-    if (flagged && y[i]) tp++;
-    else if (flagged) fp++;
-    else if (y[i]) fn++;
-    else tn++;
-  }
+  const { n, tp, fp, tn, fn, sensitivity, specificity } = binaryStats(y, scores, threshold);
   const div = (a: number, b: number) => (b ? a / b : null);
   return {
-    threshold, tp, fp, tn, fn,
-    sensitivity: div(tp, tp + fn),
-    specificity: div(tn, tn + fp),
+    threshold, tp, fp, tn, fn, sensitivity, specificity,
     ppv: div(tp, tp + fp),
     npv: div(tn, tn + fn),
-    flaggedPer100: y.length ? (100 * (tp + fp)) / y.length : null,
+    flaggedPer100: n ? (100 * (tp + fp)) / n : null,
   };
 }
 
