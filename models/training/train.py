@@ -234,7 +234,7 @@ def train(a):
         task, idx = sampler.draw()
         tcount[task] += 1
         x, items, seg, tg = make_batch(corpus, task, idx, aug_rng, a.aug_strength, net.det_stride,
-                                        hflip=a.hflip, burn=getattr(a, "burn_in", 0.0))
+                                        hflip=a.hflip, burn=a.burn_in)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, a)
         out = net(x)

@@ -26,7 +26,9 @@ from . import metrics as Mx
 from . import transfer as TR
 from .augment import acquisition_randomise, apply_intensity, random_affines, warp_pair
 from .evaluate import cls_block, load_net
+from .export import sha256_file
 from .reader import TBReader, lung_probability
+from .train import lr_at
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -71,14 +73,6 @@ def parse_args(argv=None):
 
 
 # --------------------------------------------------------------------------------------------- lung fields
-def sha256_file(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @torch.no_grad()
 def lung_maps(corpus, ckpt, cache_dir=None, bs=32):
     """uint8 [N,S,S]: 255 * (1 - p(background)) of the checkpoint's lung logits on each (unaugmented) image, as the
@@ -170,13 +164,6 @@ def make_input(corpus, lungs, idx, rng, aug, train=True, no_mask=False):
         if no_mask:
             m = torch.ones_like(m)
     return x, m
-
-
-def lr_at(step, a):
-    if step < a.warmup:
-        return a.lr * (step + 1) / a.warmup
-    t = (step - a.warmup) / max(1, a.steps - a.warmup)
-    return a.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * min(1.0, t))))
 
 
 def build_reader(a, n_tb=0, n_not=0):
